@@ -1,0 +1,7 @@
+"""bakery: a local-first image bakery and immutable rollout pipeline."""
+
+__version__ = "0.1.0"
+
+# Bumped whenever the way a definition is turned into an image changes, so that
+# every fingerprint changes with it (DESIGN invariant 2).
+RECIPE_VERSION = "1"

@@ -1,0 +1,238 @@
+"""images/<name>/image.yaml: what goes into an image.
+
+Pure: reads the definition folder, never the engine.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bakery.definitions import yamlsource
+from bakery.definitions.secrets import secret_reason
+from bakery.definitions.spec import (
+    Duration,
+    ListOf,
+    MapOf,
+    Num,
+    Obj,
+    OneOf,
+    Str,
+)
+from bakery.definitions.yamlsource import Source, join
+
+NAME = r"[a-z0-9][a-z0-9-]{0,62}"
+SEMVER = r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?"
+PACKAGE = r"[a-z0-9][a-z0-9+.-]*(=[A-Za-z0-9.+~:-]+)?"
+ENV_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+SECRET_NAME = r"[A-Z_][A-Z0-9_]*"
+
+ARGV = OneOf((Str(min_length=1), ListOf(Str(), min_items=1)),
+             description="a shell string or an argv list")
+
+HEALTHCHECK = Obj(
+    {
+        "http": Obj(
+            {"path": Str(pattern=r"/\S*", pattern_hint="an absolute URL path like /healthz"),
+             "port": Num(minimum=1, maximum=65535)},
+            required=("path", "port"),
+        ),
+        "command": ARGV,
+        "interval": Duration(minimum=0.1, maximum=3600),
+        "timeout": Duration(minimum=0.1, maximum=3600),
+        "retries": Num(minimum=1, maximum=100),
+        "start_period": Duration(maximum=3600),
+    },
+    description="How to tell the container is ready: an HTTP path and port, or a command.",
+)
+
+FILE = Obj(
+    {
+        "src": Str(min_length=1, description="path relative to the image folder"),
+        "dest": Str(min_length=1, description="absolute path in the image"),
+        "mode": Str(pattern=r"0?[0-7]{3,4}", pattern_hint="an octal mode like \"0644\""),
+        "owner": Str(pattern=r"[a-z_][a-z0-9_-]*(:[a-z_][a-z0-9_-]*)?",
+                     pattern_hint="user or user:group"),
+    },
+    required=("src", "dest"),
+)
+
+IMAGE_SCHEMA = Obj(
+    {
+        "name": Str(pattern=NAME, pattern_hint="lowercase letters, digits and dashes"),
+        "version": Str(pattern=SEMVER, pattern_hint="a semantic version like 1.2.3"),
+        "description": Str(),
+        "base": Str(pattern=r"[a-z0-9][a-z0-9._/-]*:[A-Za-z0-9._-]+",
+                    pattern_hint="an image reference like debian:bookworm"),
+        "packages": ListOf(Str(pattern=PACKAGE, pattern_hint="a Debian package, optionally =version"),
+                           unique=True),
+        "files": ListOf(FILE),
+        "run": ListOf(Str(min_length=1), description="shell steps, each its own layer"),
+        "env": MapOf(OneOf((Str(), Num(integer=False))), key_pattern=ENV_NAME,
+                     key_hint="an environment variable name"),
+        "user": Str(pattern=r"[a-z_][a-z0-9_-]*(:[a-z_][a-z0-9_-]*)?|\d+(:\d+)?",
+                    pattern_hint="a user name or uid"),
+        "workdir": Str(pattern=r"/\S*", pattern_hint="an absolute path"),
+        "ports": ListOf(Num(minimum=1, maximum=65535), unique=True),
+        "cmd": ARGV,
+        "entrypoint": ARGV,
+        "healthcheck": HEALTHCHECK,
+        "secrets": ListOf(Str(pattern=SECRET_NAME, pattern_hint="an UPPER_CASE name"), unique=True,
+                          description="names of secrets given at run time; never values"),
+        "labels": MapOf(Str(), key_pattern=r"[a-z0-9][a-z0-9._/-]*", key_hint="a label key"),
+    },
+    required=("name", "version", "base"),
+    description="A bakery image definition (images/<name>/image.yaml)",
+)
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    src: str
+    dest: str
+    mode: str | None = None
+    owner: str | None = None
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    http_path: str | None = None
+    http_port: int | None = None
+    command: tuple[str, ...] | None = None
+    interval: float = 2.0
+    timeout: float = 3.0
+    retries: int = 3
+    start_period: float = 0.0
+
+
+@dataclass(frozen=True)
+class ImageDefinition:
+    name: str
+    version: str
+    base: str
+    folder: Path
+    path: Path
+    description: str = ""
+    packages: tuple[str, ...] = ()
+    files: tuple[FileSpec, ...] = ()
+    run: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
+    user: str | None = None
+    workdir: str | None = None
+    ports: tuple[int, ...] = ()
+    cmd: tuple[str, ...] | None = None
+    entrypoint: tuple[str, ...] | None = None
+    healthcheck: HealthCheck | None = None
+    secrets: tuple[str, ...] = ()
+    labels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}:{self.version}"
+
+    def package_names(self) -> list[str]:
+        return [p.split("=", 1)[0] for p in self.packages]
+
+    def normalised(self) -> dict[str, Any]:
+        """Everything that shapes the image, in a stable form (the fingerprint's input)."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "base": self.base,
+            "packages": sorted(self.packages),
+            "files": [vars(f) for f in self.files],
+            "run": list(self.run),
+            "env": dict(sorted(self.env.items())),
+            "user": self.user,
+            "workdir": self.workdir,
+            "ports": sorted(self.ports),
+            "cmd": list(self.cmd) if self.cmd else None,
+            "entrypoint": list(self.entrypoint) if self.entrypoint else None,
+            "healthcheck": vars(self.healthcheck) if self.healthcheck else None,
+            "secrets": sorted(self.secrets),
+            "labels": dict(sorted(self.labels.items())),
+        }
+
+
+def _argv(value: str | list[str] | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return ("/bin/sh", "-c", value)
+    return tuple(value)
+
+
+def _inside(root: Path, candidate: Path) -> bool:
+    try:
+        candidate.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def load_image(path: Path, project_root: Path | None = None) -> ImageDefinition:
+    """Load and fully validate one image.yaml; raises DefinitionError on the first problem."""
+    display = path.relative_to(project_root) if project_root and path.is_absolute() and \
+        _inside(project_root, path) else path
+    source = yamlsource.load(path, display)
+    data = IMAGE_SCHEMA.check(source.data, "", source)
+    folder = path.parent
+    return _build(data, source, folder, path)
+
+
+def _build(data: dict[str, Any], source: Source, folder: Path, path: Path) -> ImageDefinition:
+    if folder.name != data["name"]:
+        raise source.error("name", f"must match its folder name {folder.name!r}")
+    files = []
+    for index, spec in enumerate(data.get("files", [])):
+        key = join("files", index)
+        src = Path(spec["src"])
+        if src.is_absolute() or not _inside(folder, folder / src):
+            raise source.error(join(key, "src"), "escapes the image folder")
+        if not (folder / src).is_file():
+            raise source.error(join(key, "src"), f"file not found: {spec['src']}")
+        dest = spec["dest"]
+        if not dest.startswith("/") or posixpath.normpath(dest) != dest.rstrip("/") or \
+                ".." in dest.split("/"):
+            raise source.error(join(key, "dest"), "must be an absolute, normalised path in the image")
+        files.append(FileSpec(src=spec["src"], dest=dest, mode=spec.get("mode"),
+                              owner=spec.get("owner")))
+    env = {k: str(v) for k, v in data.get("env", {}).items()}
+    for name, value in env.items():
+        reason = secret_reason(name, value)
+        if reason:
+            raise source.error(join("env", name), f"looks like a secret literal ({reason}); "
+                               "declare its name under secrets: and pass the value at run time")
+    for name, value in data.get("labels", {}).items():
+        reason = secret_reason(name, value)
+        if reason:
+            raise source.error(join("labels", name), f"looks like a secret literal ({reason})")
+    health = None
+    if hc := data.get("healthcheck"):
+        if ("http" in hc) == ("command" in hc):
+            raise source.error("healthcheck", "needs exactly one of http or command")
+        http = hc.get("http") or {}
+        health = HealthCheck(
+            http_path=http.get("path"), http_port=http.get("port"),
+            command=_argv(hc.get("command")),
+            interval=hc.get("interval", 2.0), timeout=hc.get("timeout", 3.0),
+            retries=hc.get("retries", 3), start_period=hc.get("start_period", 0.0),
+        )
+        if health.http_port and data.get("ports") and health.http_port not in data["ports"]:
+            raise source.error("healthcheck.http.port", "is not one of the image's ports")
+    for index, step in enumerate(data.get("run", [])):
+        if re.search(r"-----BEGIN [A-Z ]*PRIVATE KEY-----", step):
+            raise source.error(join("run", index), "contains a private key literal")
+    return ImageDefinition(
+        name=data["name"], version=data["version"], base=data["base"], folder=folder, path=path,
+        description=data.get("description", ""),
+        packages=tuple(data.get("packages", [])), files=tuple(files),
+        run=tuple(data.get("run", [])), env=env, user=data.get("user"),
+        workdir=data.get("workdir"), ports=tuple(data.get("ports", [])),
+        cmd=_argv(data.get("cmd")), entrypoint=_argv(data.get("entrypoint")),
+        healthcheck=health, secrets=tuple(data.get("secrets", [])),
+        labels=dict(data.get("labels", {})),
+    )

@@ -1,0 +1,163 @@
+"""rollouts/<env>/<service>.yaml: how a service is run and rolled out in one environment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bakery.definitions import yamlsource
+from bakery.definitions.image import NAME, SECRET_NAME, SEMVER
+from bakery.definitions.spec import Duration, ListOf, Num, Obj, Str
+from bakery.definitions.yamlsource import join
+
+LISTEN = r"(\d{1,3}(\.\d{1,3}){3}|localhost|\[[0-9a-fA-F:]+\]):\d{1,5}"
+
+ROLLOUT_SCHEMA = Obj(
+    {
+        "service": Str(pattern=NAME, pattern_hint="lowercase letters, digits and dashes"),
+        "environment": Str(pattern=NAME, pattern_hint="lowercase letters, digits and dashes"),
+        "image": Obj(
+            {"name": Str(pattern=NAME, pattern_hint="an image name under images/"),
+             "version": Str(pattern=SEMVER, pattern_hint="a semantic version like 1.2.3")},
+            required=("name",),
+        ),
+        "replicas": Num(minimum=1, maximum=20),
+        "port": Num(minimum=1, maximum=65535, description="the port the service listens on"),
+        "listen": Str(pattern=LISTEN, pattern_hint="host:port like 127.0.0.1:8080",
+                      description="where the load balancer listens"),
+        "health": Obj(
+            {
+                "path": Str(pattern=r"/\S*", pattern_hint="an absolute URL path like /healthz"),
+                "interval": Duration(minimum=0.1, maximum=600),
+                "timeout": Duration(minimum=0.1, maximum=600),
+                "healthy_threshold": Num(minimum=1, maximum=100),
+                "unhealthy_threshold": Num(minimum=1, maximum=100),
+                "start_timeout": Duration(minimum=1, maximum=3600),
+            },
+            required=("path",),
+        ),
+        "strategy": Obj(
+            {
+                "blue_green": Obj({
+                    "drain_timeout": Duration(maximum=3600),
+                    "keep_previous": Duration(maximum=7 * 86400,
+                                              description="how long the previous fleet "
+                                              "stays for instant rollback"),
+                }),
+                "canary": Obj(
+                    {"steps": ListOf(
+                        Obj({"weight": Num(minimum=0, maximum=100),
+                             "pause": Duration(maximum=86400)},
+                            required=("weight",)),
+                        min_items=1)},
+                    required=("steps",),
+                ),
+                "analysis": Obj({
+                    "max_error_rate": Num(minimum=0, maximum=1, integer=False),
+                    "max_p99_ms": Num(minimum=1, maximum=600000, integer=False),
+                    "min_requests": Num(minimum=1, maximum=10_000_000),
+                    "probes": Num(minimum=0, maximum=100000,
+                                  description="active httpx probes sent to the canary per step"),
+                }),
+            }
+        ),
+        "secrets": ListOf(Str(pattern=SECRET_NAME, pattern_hint="an UPPER_CASE name"),
+                          unique=True,
+                          description="secret names; values come from the environment "
+                          "(BAKERY_SECRET_<NAME>) at run time"),
+    },
+    required=("service", "environment", "image", "port"),
+    description="A bakery rollout definition (rollouts/<env>/<service>.yaml)",
+)
+
+
+@dataclass(frozen=True)
+class HealthSpec:
+    path: str = "/healthz"
+    interval: float = 1.0
+    timeout: float = 2.0
+    healthy_threshold: int = 2
+    unhealthy_threshold: int = 3
+    start_timeout: float = 60.0
+
+
+@dataclass(frozen=True)
+class CanaryStep:
+    weight: int
+    pause: float = 0.0
+
+
+@dataclass(frozen=True)
+class Analysis:
+    max_error_rate: float = 0.01
+    max_p99_ms: float = 500.0
+    min_requests: int = 20
+    probes: int = 20
+
+
+@dataclass(frozen=True)
+class RolloutDefinition:
+    service: str
+    environment: str
+    image_name: str
+    image_version: str | None
+    port: int
+    path: Path
+    replicas: int = 2
+    listen: str = "127.0.0.1:8080"
+    health: HealthSpec = field(default_factory=HealthSpec)
+    drain_timeout: float = 30.0
+    keep_previous: float = 3600.0
+    canary_steps: tuple[CanaryStep, ...] = (CanaryStep(10, 10.0), CanaryStep(50, 10.0))
+    analysis: Analysis = field(default_factory=Analysis)
+    secrets: tuple[str, ...] = ()
+
+    @property
+    def listen_host(self) -> str:
+        return self.listen.rsplit(":", 1)[0].strip("[]")
+
+    @property
+    def listen_port(self) -> int:
+        return int(self.listen.rsplit(":", 1)[1])
+
+
+def load_rollout(path: Path, project_root: Path | None = None) -> RolloutDefinition:
+    display = path
+    if project_root is not None:
+        try:
+            display = path.resolve().relative_to(project_root.resolve())
+        except ValueError:
+            display = path
+    source = yamlsource.load(path, display)
+    data: dict[str, Any] = ROLLOUT_SCHEMA.check(source.data, "", source)
+    env_folder = path.parent.name
+    if data["environment"] != env_folder:
+        raise source.error("environment", f"is {data['environment']!r} but the file lives in "
+                           f"rollouts/{env_folder}/")
+    if path.stem != data["service"]:
+        raise source.error("service", f"must match the file name {path.stem!r}")
+    port = data["listen"].rsplit(":", 1)[1] if "listen" in data else "8080"
+    if not 1 <= int(port) <= 65535:
+        raise source.error("listen", "port must be 1..65535")
+    strategy = data.get("strategy", {})
+    steps = ()
+    if "canary" in strategy:
+        steps = tuple(CanaryStep(s["weight"], s.get("pause", 0.0))
+                      for s in strategy["canary"]["steps"])
+        for index in range(1, len(steps)):
+            if steps[index].weight <= steps[index - 1].weight:
+                raise source.error(join(join("strategy.canary.steps", index), "weight"),
+                                   "must be greater than the previous step's weight")
+    health = HealthSpec(**data.get("health", {}))
+    bg = strategy.get("blue_green", {})
+    return RolloutDefinition(
+        service=data["service"], environment=data["environment"],
+        image_name=data["image"]["name"], image_version=data["image"].get("version"),
+        port=data["port"], path=path, replicas=data.get("replicas", 2),
+        listen=data.get("listen", "127.0.0.1:8080"), health=health,
+        drain_timeout=bg.get("drain_timeout", 30.0), keep_previous=bg.get("keep_previous", 3600.0),
+        canary_steps=steps or RolloutDefinition.canary_steps,
+        analysis=Analysis(**strategy.get("analysis", {})),
+        secrets=tuple(data.get("secrets", [])),
+    )

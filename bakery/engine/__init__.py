@@ -1,0 +1,1 @@
+"""Everything that talks to the Docker engine, through the docker SDK."""

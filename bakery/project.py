@@ -1,0 +1,84 @@
+"""Where a bakery project lives on disk: images/, rollouts/ and the .bakery/ state folder."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from bakery.definitions.image import ImageDefinition, load_image
+from bakery.definitions.rollout import RolloutDefinition, load_rollout
+from bakery.errors import DefinitionError, UsageError
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+
+    @property
+    def images_dir(self) -> Path:
+        return self.root / "images"
+
+    @property
+    def rollouts_dir(self) -> Path:
+        return self.root / "rollouts"
+
+    @property
+    def state_dir(self) -> Path:
+        return Path(os.environ.get("BAKERY_STATE_DIR", self.root / ".bakery"))
+
+    @property
+    def db_path(self) -> Path:
+        return self.state_dir / "state.db"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.state_dir / "artifacts"
+
+    def image_names(self) -> list[str]:
+        if not self.images_dir.is_dir():
+            return []
+        return sorted(p.parent.name for p in self.images_dir.glob("*/image.yaml"))
+
+    def image_path(self, name: str) -> Path:
+        return self.images_dir / name / "image.yaml"
+
+    def load_image(self, name: str) -> ImageDefinition:
+        path = self.image_path(name)
+        if not path.parent.is_dir():
+            known = ", ".join(self.image_names()) or "none"
+            raise UsageError(f"no image definition named {name!r} (known: {known})")
+        return load_image(path, self.root)
+
+    def load_images(self, names: list[str] | None = None) -> list[ImageDefinition]:
+        return [self.load_image(n) for n in (names or self.image_names())]
+
+    def rollout_paths(self) -> list[Path]:
+        if not self.rollouts_dir.is_dir():
+            return []
+        return sorted(self.rollouts_dir.glob("*/*.yaml"))
+
+    def rollout_path(self, env: str, service: str) -> Path:
+        return self.rollouts_dir / env / f"{service}.yaml"
+
+    def load_rollout(self, env: str, service: str) -> RolloutDefinition:
+        path = self.rollout_path(env, service)
+        if not path.is_file():
+            raise UsageError(f"no rollout definition {path.relative_to(self.root)}")
+        rollout = load_rollout(path, self.root)
+        if rollout.image_name not in self.image_names():
+            raise DefinitionError(path.relative_to(self.root), None, "image.name",
+                                  f"no image definition named {rollout.image_name!r} under images/")
+        return rollout
+
+
+def find_project(start: Path | None = None) -> Project:
+    """BAKERY_PROJECT if set, else the nearest folder upwards that holds images/ or rollouts/."""
+    if env := os.environ.get("BAKERY_PROJECT"):
+        return Project(Path(env).resolve())
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "images").is_dir() or (folder / "rollouts").is_dir():
+            return Project(folder)
+    raise UsageError(f"no bakery project here: no images/ or rollouts/ folder in {here} "
+                     "or any folder above it")

@@ -1,0 +1,83 @@
+"""Build records: one row per image fingerprint, with its package manifest."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from bakery.packages import Package
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS builds (
+    fingerprint TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    version     TEXT NOT NULL,
+    image_id    TEXT NOT NULL,
+    created     TEXT NOT NULL,
+    base_id     TEXT NOT NULL DEFAULT '',
+    manifest    TEXT NOT NULL DEFAULT '[]',
+    definition  TEXT NOT NULL DEFAULT '{}',
+    sbom_path   TEXT
+);
+CREATE INDEX IF NOT EXISTS builds_by_name ON builds(name, created);
+"""
+
+
+@dataclass(frozen=True)
+class BuildRecord:
+    fingerprint: str
+    name: str
+    version: str
+    image_id: str
+    created: str
+    base_id: str = ""
+    manifest: tuple[Package, ...] = ()
+    definition: dict[str, Any] | None = None
+    sbom_path: str | None = None
+
+    @property
+    def short_fingerprint(self) -> str:
+        return self.fingerprint[:12]
+
+
+def record(conn: sqlite3.Connection, rec: BuildRecord) -> None:
+    conn.execute(
+        "INSERT OR REPLACE INTO builds (fingerprint, name, version, image_id, created, base_id,"
+        " manifest, definition, sbom_path) VALUES (?,?,?,?,?,?,?,?,?)",
+        (rec.fingerprint, rec.name, rec.version, rec.image_id, rec.created, rec.base_id,
+         json.dumps([p.as_dict() for p in rec.manifest]), json.dumps(rec.definition or {}),
+         rec.sbom_path),
+    )
+
+
+def _from_row(row: sqlite3.Row) -> BuildRecord:
+    return BuildRecord(
+        fingerprint=row["fingerprint"], name=row["name"], version=row["version"],
+        image_id=row["image_id"], created=row["created"], base_id=row["base_id"],
+        manifest=tuple(Package(p["name"], p["version"], p["arch"])
+                       for p in json.loads(row["manifest"])),
+        definition=json.loads(row["definition"]), sbom_path=row["sbom_path"],
+    )
+
+
+def get(conn: sqlite3.Connection, fingerprint: str) -> BuildRecord | None:
+    row = conn.execute("SELECT * FROM builds WHERE fingerprint = ?", (fingerprint,)).fetchone()
+    return _from_row(row) if row else None
+
+
+def find(conn: sqlite3.Connection, name: str, version: str | None = None) -> list[BuildRecord]:
+    """Builds of ``name`` (optionally one version), newest first."""
+    if version is None:
+        rows = conn.execute("SELECT * FROM builds WHERE name = ? ORDER BY created DESC, rowid DESC",
+                            (name,))
+    else:
+        rows = conn.execute("SELECT * FROM builds WHERE name = ? AND version = ? "
+                            "ORDER BY created DESC, rowid DESC", (name, version))
+    return [_from_row(r) for r in rows]
+
+
+def all_builds(conn: sqlite3.Connection) -> list[BuildRecord]:
+    rows = conn.execute("SELECT * FROM builds ORDER BY name, created DESC, rowid DESC")
+    return [_from_row(r) for r in rows]

@@ -1,0 +1,55 @@
+"""Verification results, recorded against an image fingerprint (invariant 3)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS verifications (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    fingerprint TEXT NOT NULL,
+    image_ref   TEXT NOT NULL,
+    passed      INTEGER NOT NULL,
+    started     TEXT NOT NULL,
+    duration    REAL NOT NULL,
+    report      TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS verifications_by_fp ON verifications(fingerprint, id);
+"""
+
+
+@dataclass(frozen=True)
+class VerificationRecord:
+    fingerprint: str
+    image_ref: str
+    passed: bool
+    started: str
+    duration: float
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+def record(conn: sqlite3.Connection, rec: VerificationRecord) -> None:
+    conn.execute(
+        "INSERT INTO verifications (fingerprint, image_ref, passed, started, duration, report)"
+        " VALUES (?,?,?,?,?,?)",
+        (rec.fingerprint, rec.image_ref, int(rec.passed), rec.started, rec.duration,
+         json.dumps(rec.report)),
+    )
+
+
+def latest(conn: sqlite3.Connection, fingerprint: str) -> VerificationRecord | None:
+    """The most recent verification of this fingerprint; it alone decides (a re-run can fail)."""
+    row = conn.execute("SELECT * FROM verifications WHERE fingerprint = ? ORDER BY id DESC LIMIT 1",
+                       (fingerprint,)).fetchone()
+    if row is None:
+        return None
+    return VerificationRecord(row["fingerprint"], row["image_ref"], bool(row["passed"]),
+                              row["started"], row["duration"], json.loads(row["report"]))
+
+
+def is_verified(conn: sqlite3.Connection, fingerprint: str) -> bool:
+    rec = latest(conn, fingerprint)
+    return rec is not None and rec.passed
