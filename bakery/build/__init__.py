@@ -1,0 +1,1 @@
+"""Turning definitions into images: fingerprint and render (pure), builders (I/O)."""

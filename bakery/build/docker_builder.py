@@ -1,0 +1,224 @@
+"""Build an image from its definition through the docker SDK (the engine's own builder).
+
+The fingerprint is computed first; when an image with that fingerprint already
+exists, nothing is built. A failed build leaves no tag: the image is tagged only
+after the engine reports success.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import subprocess
+import tarfile
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import docker.errors
+
+from bakery import RECIPE_VERSION
+from bakery.build import fingerprint as fpmod
+from bakery.build.dockerfile import render
+from bakery.definitions.image import ImageDefinition
+from bakery.engine import labels
+from bakery.engine.base import ensure_base
+from bakery.engine.client import engine
+from bakery.errors import BuildError
+from bakery.packages import Package, parse_dpkg_status
+from bakery.project import Project
+from bakery.store import builds
+from bakery.store.db import connect
+
+# on_event(kind, text): kind is "step" (a new Dockerfile step), "log" (output) or "info".
+EventSink = Callable[[str, str], None]
+
+STEP_LINE = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
+FAILED_RUN = re.compile(r"returned a non-zero code: (\d+)")
+
+
+@dataclass
+class BuildOutcome:
+    record: builds.BuildRecord
+    up_to_date: bool
+    seconds: float
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PreparedBuild:
+    """Everything decided before the engine is asked to do anything."""
+
+    defn: ImageDefinition
+    base_tag: str
+    base_id: str
+    fingerprint: str
+    dockerfile: str
+    refresh: str | None = None
+
+
+def prepare(defn: ImageDefinition, refresh: str | None = None) -> PreparedBuild:
+    base = ensure_base(defn.base)
+    extra = {"refresh": refresh} if refresh else None
+    fp = fpmod.fingerprint(defn, fpmod.file_digests(defn), base.image_id, RECIPE_VERSION, extra)
+    return PreparedBuild(defn, base.tag, base.image_id, fp, render(defn, base.tag, refresh), refresh)
+
+
+def build_context(prepared: PreparedBuild) -> io.BytesIO:
+    """An in-memory tar: the Dockerfile and the copied files, with fixed metadata."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        _add_bytes(tar, "Dockerfile", prepared.dockerfile.encode())
+        for spec in prepared.defn.files:
+            data = (prepared.defn.folder / spec.src).read_bytes()
+            _add_bytes(tar, fpmod.context_path(spec.src), data)
+    buf.seek(0)
+    return buf
+
+
+def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    info.mode = 0o644
+    info.mtime = 0
+    tar.addfile(info, io.BytesIO(data))
+
+
+def git_revision(root: Path) -> str:
+    try:
+        proc = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"],
+                              capture_output=True, text=True, check=False, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return proc.stdout.strip() if proc.returncode == 0 else ""
+
+
+def image_labels(project: Project, prepared: PreparedBuild) -> dict[str, str]:
+    defn = prepared.defn
+    found = {
+        labels.OCI_TITLE: defn.name,
+        labels.OCI_VERSION: defn.version,
+        labels.OCI_CREATED: datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        labels.OCI_SOURCE: str(defn.path.relative_to(project.root))
+        if defn.path.is_relative_to(project.root) else str(defn.path),
+        labels.IMAGE_NAME: defn.name,
+        labels.IMAGE_VERSION: defn.version,
+        labels.FINGERPRINT: prepared.fingerprint,
+        labels.RECIPE: RECIPE_VERSION,
+        labels.DEFINITION: json.dumps(defn.normalised(), sort_keys=True, separators=(",", ":")),
+    }
+    if revision := git_revision(project.root):
+        found[labels.OCI_REVISION] = revision
+    return {**defn.labels, **found}
+
+
+def find_image(fp: str, name: str) -> str | None:
+    """The id of the image carrying fingerprint ``fp``, if the engine has it."""
+    try:
+        image = engine().images.get(fpmod.fingerprint_tag(name, fp))
+    except docker.errors.ImageNotFound:
+        return None
+    if (image.labels or {}).get(labels.FINGERPRINT) != fp:
+        return None
+    return image.id
+
+
+def read_manifest(image_id: str) -> list[Package]:
+    """Installed packages, read from the image's dpkg status without running anything in it."""
+    container = engine().containers.create(image_id, command=["true"], entrypoint=[],
+                                           labels={labels.ROLE: "build"})
+    try:
+        stream, _ = container.get_archive("/var/lib/dpkg/status")
+        raw = b"".join(stream)
+    except docker.errors.NotFound:
+        return []
+    finally:
+        container.remove(force=True)
+    with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
+        member = tar.extractfile(tar.getmembers()[0])
+        text = member.read().decode("utf-8", "replace") if member else ""
+    return parse_dpkg_status(text)
+
+
+def build(project: Project, defn: ImageDefinition, on_event: EventSink | None = None,
+          refresh: str | None = None, nocache: bool = False) -> BuildOutcome:
+    """Build ``defn`` unless an image with its fingerprint exists; record it either way."""
+    emit = on_event or (lambda kind, text: None)
+    started = time.monotonic()
+    prepared = prepare(defn, refresh)
+    tags = [fpmod.fingerprint_tag(defn.name, prepared.fingerprint),
+            fpmod.version_tag(defn.name, defn.version)]
+    conn = connect(project.db_path)
+    try:
+        image_id = find_image(prepared.fingerprint, defn.name)
+        up_to_date = image_id is not None
+        if image_id is None:
+            image_id = _engine_build(project, prepared, emit, nocache)
+        else:
+            emit("info", f"up to date: {tags[0]}")
+        _tag(image_id, tags)
+        existing = builds.get(conn, prepared.fingerprint)
+        if existing is None or existing.image_id != image_id:
+            manifest = read_manifest(image_id)
+            existing = builds.BuildRecord(
+                fingerprint=prepared.fingerprint, name=defn.name, version=defn.version,
+                image_id=image_id, created=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                base_id=prepared.base_id, manifest=tuple(manifest),
+                definition=defn.normalised(),
+            )
+            builds.record(conn, existing)
+    finally:
+        conn.close()
+    return BuildOutcome(existing, up_to_date, time.monotonic() - started, tags)
+
+
+def _tag(image_id: str, tags: list[str]) -> None:
+    image = engine().images.get(image_id)
+    for tag in tags:
+        repository, _, version = tag.rpartition(":")
+        image.tag(repository, version)
+
+
+def _engine_build(project: Project, prepared: PreparedBuild, emit: EventSink, nocache: bool) -> str:
+    """Run the engine build; returns the image id. Raises BuildError naming the failed step."""
+    context = build_context(prepared)
+    log_tail: deque[str] = deque(maxlen=25)
+    current_step = ""
+    image_id = None
+    try:
+        stream = engine().api.build(
+            fileobj=context, custom_context=True, rm=True, forcerm=True, pull=False,
+            decode=True, nocache=nocache, labels=image_labels(project, prepared),
+        )
+        for event in stream:
+            if "stream" in event:
+                for line in event["stream"].splitlines():
+                    if not line.strip():
+                        continue
+                    if m := STEP_LINE.match(line):
+                        current_step = line
+                        log_tail.clear()
+                        emit("step", f"{m.group(1)}/{m.group(2)} {m.group(3)}")
+                    else:
+                        log_tail.append(line)
+                        emit("log", line)
+            if "aux" in event and "ID" in event["aux"]:
+                image_id = event["aux"]["ID"]
+            if "error" in event:
+                detail = event.get("errorDetail", {}).get("message") or event["error"]
+                code = FAILED_RUN.search(detail)
+                raise BuildError(
+                    f"{prepared.defn.name}: build failed at {current_step or 'start'}\n"
+                    + (f"exit code {code.group(1)}\n" if code else f"{detail}\n")
+                    + "last lines of its log:\n" + "\n".join(f"  {x}" for x in log_tail)
+                )
+    except docker.errors.APIError as exc:
+        reason = exc.explanation or str(exc)
+        raise BuildError(f"{prepared.defn.name}: the engine refused the build: {reason}") from exc
+    if image_id is None:
+        raise BuildError(f"{prepared.defn.name}: the engine finished without an image id")
+    return image_id

@@ -1,0 +1,79 @@
+"""Render an image definition as a Dockerfile. Pure.
+
+Layer order follows how often things change, so that the engine's cache reuses
+the early layers: packages, then copied files, then env, then each run step.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+
+from bakery.build.fingerprint import context_path
+from bakery.definitions.image import HealthCheck, ImageDefinition
+
+APT_FLAGS = "-y -q --no-install-recommends -o Dpkg::Options::=--force-confold"
+
+
+def package_step(packages: tuple[str, ...], refresh: str | None = None) -> str | None:
+    """One RUN that installs the packages. ``refresh`` (a patch stamp) also upgrades everything
+    and, being part of the text, makes the engine's cache miss for this step."""
+    if not packages and refresh is None:
+        return None
+    parts = ["apt-get update -q"]
+    if refresh is not None:
+        parts.append(f"apt-get upgrade {APT_FLAGS}")
+    if packages:
+        parts.append(f"apt-get install {APT_FLAGS} " + " ".join(shlex.quote(p) for p in packages))
+    parts.append("apt-get clean && rm -rf /var/lib/apt/lists/*")
+    if refresh is not None:
+        # The stamp is part of the command text, so the engine's cache cannot match it.
+        parts.insert(0, f": bakery-refresh={shlex.quote(refresh)}")
+    return "RUN export DEBIAN_FRONTEND=noninteractive && " + " && ".join(parts)
+
+
+def healthcheck_instruction(hc: HealthCheck) -> str:
+    if hc.command:
+        argv = list(hc.command)
+    else:
+        # bash's /dev/tcp: needs no curl or wget inside the image.
+        request = f"GET {hc.http_path} HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n"
+        script = (f"exec 3<>/dev/tcp/127.0.0.1/{hc.http_port} && printf '{request}' >&3 "
+                  "&& head -n1 <&3 | grep -q ' 200 '")
+        argv = ["/bin/bash", "-c", script]
+    start = f"--start-period={hc.start_period}s " if hc.start_period else ""
+    return (f"HEALTHCHECK --interval={hc.interval}s --timeout={hc.timeout}s {start}"
+            f"--retries={hc.retries} CMD {json.dumps(argv)}")
+
+
+def render(defn: ImageDefinition, base_tag: str, refresh: str | None = None) -> str:
+    lines = [f"FROM {base_tag}", "SHELL [\"/bin/bash\", \"-o\", \"pipefail\", \"-c\"]"]
+    if step := package_step(defn.packages, refresh):
+        lines.append(step)
+    for spec in defn.files:
+        lines.append(f"COPY {json.dumps([context_path(spec.src), spec.dest])}")
+    fixups = []
+    for spec in defn.files:
+        if spec.mode:
+            fixups.append(f"chmod {spec.mode} {shlex.quote(spec.dest)}")
+        if spec.owner:
+            fixups.append(f"chown {spec.owner} {shlex.quote(spec.dest)}")
+    if fixups:
+        lines.append("RUN " + " && ".join(fixups))
+    env = {"BAKERY_IMAGE_NAME": defn.name, "BAKERY_IMAGE_VERSION": defn.version, **defn.env}
+    lines.append("ENV " + " ".join(f"{k}={json.dumps(v)}" for k, v in env.items()))
+    for step in defn.run:
+        lines.append("RUN " + json.dumps(["/bin/bash", "-euo", "pipefail", "-c", step]))
+    if defn.workdir:
+        lines.append(f"WORKDIR {defn.workdir}")
+    if defn.user:
+        lines.append(f"USER {defn.user}")
+    for port in defn.ports:
+        lines.append(f"EXPOSE {port}")
+    if defn.healthcheck:
+        lines.append(healthcheck_instruction(defn.healthcheck))
+    if defn.entrypoint:
+        lines.append(f"ENTRYPOINT {json.dumps(list(defn.entrypoint))}")
+    if defn.cmd:
+        lines.append(f"CMD {json.dumps(list(defn.cmd))}")
+    return "\n".join(lines) + "\n"

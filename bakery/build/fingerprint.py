@@ -1,0 +1,55 @@
+"""The content fingerprint that names an image (invariant 2). Pure."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from bakery import RECIPE_VERSION
+from bakery.definitions.image import ImageDefinition
+
+
+def file_digests(defn: ImageDefinition) -> dict[str, str]:
+    """sha256 of every file the definition copies, keyed by its src."""
+    return {f.src: hashlib.sha256((defn.folder / f.src).read_bytes()).hexdigest()
+            for f in defn.files}
+
+
+def fingerprint(defn: ImageDefinition, digests: dict[str, str], base_id: str,
+                recipe: str = RECIPE_VERSION, extra: dict[str, str] | None = None) -> str:
+    """sha256 over the normalised definition, file contents, base image id and recipe version.
+
+    ``extra`` carries inputs that are not in the definition but change the image
+    (a patch rebuild's refresh stamp, for instance).
+    """
+    material = {
+        "recipe": recipe,
+        "definition": defn.normalised(),
+        "files": dict(sorted(digests.items())),
+        "base": base_id,
+        "extra": dict(sorted((extra or {}).items())),
+    }
+    blob = json.dumps(material, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+def short(fp: str) -> str:
+    return fp[:12]
+
+
+def image_repository(name: str) -> str:
+    return f"bakery/{name}"
+
+
+def fingerprint_tag(name: str, fp: str) -> str:
+    return f"{image_repository(name)}:fp-{short(fp)}"
+
+
+def version_tag(name: str, version: str) -> str:
+    return f"{image_repository(name)}:{version}"
+
+
+def context_path(src: str) -> str:
+    """Where a copied file lives inside the build context (kept apart from the Dockerfile)."""
+    return str(Path("files") / src)
