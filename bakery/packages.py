@@ -52,12 +52,17 @@ class PackageChange:
         return f"  {self.name} {self.old} -> {self.new}"
 
 
+def _by_name(packages: list[Package]) -> dict[str, str]:
+    """name -> version; a name installed for several architectures keeps them apart (name:arch)."""
+    counts: dict[str, int] = {}
+    for p in packages:
+        counts[p.name] = counts.get(p.name, 0) + 1
+    return {(p.name if counts[p.name] == 1 else f"{p.name}:{p.arch}"): p.version for p in packages}
+
+
 def diff_manifests(old: list[Package], new: list[Package]) -> list[PackageChange]:
-    """Added, removed and changed packages, by name (architecture folded in the name if mixed)."""
-    before = {p.name if p.arch in ("all", "") else f"{p.name}:{p.arch}": p.version for p in old}
-    after = {p.name if p.arch in ("all", "") else f"{p.name}:{p.arch}": p.version for p in new}
-    changes = []
-    for name in sorted(before.keys() | after.keys()):
-        if before.get(name) != after.get(name):
-            changes.append(PackageChange(name, before.get(name), after.get(name)))
-    return changes
+    """Added, removed and changed packages, sorted by name."""
+    before, after = _by_name(list(old)), _by_name(list(new))
+    return [PackageChange(name, before.get(name), after.get(name))
+            for name in sorted(before.keys() | after.keys())
+            if before.get(name) != after.get(name)]

@@ -39,7 +39,8 @@ class BaseImage:
 
 
 def local_tag(ref: str) -> str:
-    return f"bakery/base/{ref}"
+    # The namespace is configurable so a benchmark can bootstrap without replacing the real base.
+    return f"{os.environ.get('BAKERY_BASE_NAMESPACE', 'bakery/base')}/{ref}"
 
 
 def mirror() -> str:
