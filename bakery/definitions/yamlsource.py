@@ -77,6 +77,10 @@ def load(path: Path, display_path: Path | None = None) -> Source:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         problem = exc.problem or str(exc)
+        if exc.problem_mark and exc.context and exc.context_mark and \
+                exc.context_mark.line != exc.problem_mark.line:
+            # "got ':'" on line 27 is where the parser gave up; "[" on line 26 is the mistake.
+            problem += f" ({exc.context} on line {exc.context_mark.line + 1})"
         raise DefinitionError(shown, line, None, f"malformed YAML: {problem}") from None
     except yaml.YAMLError as exc:
         raise DefinitionError(shown, None, None, f"malformed YAML: {exc}") from None
