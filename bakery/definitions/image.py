@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -143,7 +143,7 @@ class ImageDefinition:
             "version": self.version,
             "base": self.base,
             "packages": sorted(self.packages),
-            "files": [vars(f) for f in self.files],
+            "files": [asdict(f) for f in self.files],
             "run": list(self.run),
             "env": dict(sorted(self.env.items())),
             "user": self.user,
@@ -151,10 +151,15 @@ class ImageDefinition:
             "ports": sorted(self.ports),
             "cmd": list(self.cmd) if self.cmd else None,
             "entrypoint": list(self.entrypoint) if self.entrypoint else None,
-            "healthcheck": vars(self.healthcheck) if self.healthcheck else None,
+            "healthcheck": _plain(asdict(self.healthcheck)) if self.healthcheck else None,
             "secrets": sorted(self.secrets),
             "labels": dict(sorted(self.labels.items())),
         }
+
+
+def _plain(data: dict[str, Any]) -> dict[str, Any]:
+    """Tuples become lists, so the normalised form equals its own JSON round trip."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
 
 
 def _argv(value: str | list[str] | None) -> tuple[str, ...] | None:
@@ -175,22 +180,23 @@ def _inside(root: Path, candidate: Path) -> bool:
 
 def load_image(path: Path, project_root: Path | None = None) -> ImageDefinition:
     """Load and fully validate one image.yaml; raises DefinitionError on the first problem."""
-    display = path.relative_to(project_root) if project_root and path.is_absolute() and \
-        _inside(project_root, path) else path
-    source = yamlsource.load(path, display)
+    source = yamlsource.load(path, yamlsource.display_path(path, project_root))
     data = IMAGE_SCHEMA.check(source.data, "", source)
     folder = path.parent
     return _build(data, source, folder, path)
 
 
 def _build(data: dict[str, Any], source: Source, folder: Path, path: Path) -> ImageDefinition:
-    if folder.name != data["name"]:
-        raise source.error("name", f"must match its folder name {folder.name!r}")
+    folder_name = folder.absolute().name  # load_image(Path("image.yaml")) has folder "."
+    if folder_name != data["name"]:
+        raise source.error("name", f"must match its folder name {folder_name!r}")
     files = []
     for index, spec in enumerate(data.get("files", [])):
         key = join("files", index)
         src = Path(spec["src"])
-        if src.is_absolute() or not _inside(folder, folder / src):
+        if src.is_absolute():
+            raise source.error(join(key, "src"), "must be a path relative to the image folder")
+        if not _inside(folder, folder / src):
             raise source.error(join(key, "src"), "escapes the image folder")
         if not (folder / src).is_file():
             raise source.error(join(key, "src"), f"file not found: {spec['src']}")
@@ -211,7 +217,8 @@ def _build(data: dict[str, Any], source: Source, folder: Path, path: Path) -> Im
         if reason:
             raise source.error(join("labels", name), f"looks like a secret literal ({reason})")
     health = None
-    if hc := data.get("healthcheck"):
+    if "healthcheck" in data:  # an empty mapping is a mistake too, not "no healthcheck"
+        hc = data["healthcheck"]
         if ("http" in hc) == ("command" in hc):
             raise source.error("healthcheck", "needs exactly one of http or command")
         http = hc.get("http") or {}

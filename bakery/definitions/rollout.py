@@ -123,15 +123,10 @@ class RolloutDefinition:
 
 
 def load_rollout(path: Path, project_root: Path | None = None) -> RolloutDefinition:
-    display = path
-    if project_root is not None:
-        try:
-            display = path.resolve().relative_to(project_root.resolve())
-        except ValueError:
-            display = path
-    source = yamlsource.load(path, display)
+    """Load and validate one rollout; with ``project_root``, also check its image exists."""
+    source = yamlsource.load(path, yamlsource.display_path(path, project_root))
     data: dict[str, Any] = ROLLOUT_SCHEMA.check(source.data, "", source)
-    env_folder = path.parent.name
+    env_folder = path.absolute().parent.name
     if data["environment"] != env_folder:
         raise source.error("environment", f"is {data['environment']!r} but the file lives in "
                            f"rollouts/{env_folder}/")
@@ -149,6 +144,10 @@ def load_rollout(path: Path, project_root: Path | None = None) -> RolloutDefinit
             if steps[index].weight <= steps[index - 1].weight:
                 raise source.error(join(join("strategy.canary.steps", index), "weight"),
                                    "must be greater than the previous step's weight")
+    if project_root is not None:
+        image_name = data["image"]["name"]
+        if not (project_root / "images" / image_name / "image.yaml").is_file():
+            raise source.error("image.name", f"no image definition named {image_name!r} under images/")
     health = HealthSpec(**data.get("health", {}))
     bg = strategy.get("blue_green", {})
     return RolloutDefinition(

@@ -6,8 +6,11 @@ import math
 import re
 from collections import Counter
 
+# AUTH only as a word of its own (BASIC_AUTH, OAUTH_CLIENT, AUTHORIZATION), so that
+# AUTHOR and the standard org.opencontainers.image.authors label are not secrets.
 SECRET_NAME = re.compile(
-    r"(PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIAL|AUTH)",
+    r"(PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIAL"
+    r"|AUTH(?:ORIZATION)?(?![A-Z]))",
     re.IGNORECASE,
 )
 SECRET_SHAPES = (
@@ -15,8 +18,15 @@ SECRET_SHAPES = (
     re.compile(r"\bAKIA[0-9A-Z]{16}\b"),  # AWS access key id
     re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b"),  # GitHub token
     re.compile(r"\bxox[abpr]-[A-Za-z0-9-]{10,}\b"),  # Slack token
-    re.compile(r"://[^/\s:@]+:[^/\s@]+@"),  # credentials inside a URL
+    re.compile(r"://[^/\s:@]*:[^/\s@]+@"),  # credentials inside a URL (user may be empty)
 )
+
+# One opaque token: the base64 / base64url / hex alphabet, not a path.
+_OPAQUE = re.compile(r"[A-Za-z0-9+=_-][A-Za-z0-9+/=_-]*")
+# What separates the parts of structured values: paths, URLs, dotted names, host:port.
+_SEPARATORS = re.compile(r"[/.:?&=@,;#~]+")
+# Random tokens have long unbroken runs; identifiers like Debian_GNU_Linux_12 do not.
+_RUN = re.compile(r"[A-Za-z0-9+/]{12,}")
 
 
 def entropy_bits_per_char(value: str) -> float:
@@ -25,16 +35,31 @@ def entropy_bits_per_char(value: str) -> float:
     return -sum(n / total * math.log2(n / total) for n in counts.values())
 
 
-def looks_high_entropy(value: str) -> bool:
-    """Long, dense, mixed-alphabet strings: random tokens rather than words or paths."""
-    if len(value) < 20 or any(c.isspace() for c in value):
+def _dense(token: str) -> bool:
+    """At least 20 characters from three character classes, close to random."""
+    if len(token) < 20 or not _RUN.search(token):
         return False
     classes = sum(
-        bool(re.search(p, value)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]", r"[^A-Za-z0-9]")
+        bool(re.search(p, token)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]", r"[^A-Za-z0-9]")
     )
-    if "/" in value and classes < 3:  # paths
+    # A random string of n distinct-ish symbols has about log2(n) bits per character;
+    # words and identifiers repeat letters and stay well below that.
+    threshold = min(4.0, 0.8 * math.log2(len(token)))
+    return classes >= 3 and entropy_bits_per_char(token) >= threshold
+
+
+def looks_high_entropy(value: str) -> bool:
+    """Long, dense, mixed-alphabet strings: random tokens rather than words or paths.
+
+    A value made of one opaque token is judged whole; a structured value (a path,
+    a URL, a dotted name) is judged by its parts, so ``/opt/App/v1.2.3/lib`` or
+    ``https://api.example.com/v1/Users`` are not tokens but a token inside one is.
+    """
+    if len(value) < 20 or any(c.isspace() for c in value):
         return False
-    return classes >= 3 and entropy_bits_per_char(value) >= 4.0
+    if _OPAQUE.fullmatch(value):
+        return _dense(value)
+    return any(_dense(part) for part in _SEPARATORS.split(value))
 
 
 def secret_reason(name: str, value: str) -> str | None:

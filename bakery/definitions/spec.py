@@ -7,15 +7,23 @@ and `bakery schema` (editor completion), so they cannot disagree.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from bakery.definitions.yamlsource import Source, join
+from bakery.errors import DefinitionError
 
 
 class Spec:
     description: str = ""
+    #: what the value should be, for "should be X or Y" messages
+    kind: str = "a value"
+
+    def fits(self, value: Any) -> bool:
+        """Whether ``value`` has the right type for this spec (its content may still be wrong)."""
+        return True
 
     def check(self, value: Any, key_path: str, source: Source) -> Any:
         raise NotImplementedError
@@ -52,6 +60,10 @@ class Str(Spec):
     pattern_hint: str = ""
     choices: tuple[str, ...] = ()
     min_length: int = 0
+    kind = "a string"
+
+    def fits(self, value: Any) -> bool:
+        return isinstance(value, str)
 
     def check(self, value: Any, key_path: str, source: Source) -> str:
         if not isinstance(value, str):
@@ -82,11 +94,19 @@ class Num(Spec):
     maximum: float | None = None
     integer: bool = True
 
-    def check(self, value: Any, key_path: str, source: Source) -> float | int:
+    @property
+    def kind(self) -> str:  # type: ignore[override]
+        return "an integer" if self.integer else "a number"
+
+    def fits(self, value: Any) -> bool:
         ok = isinstance(value, int) if self.integer else isinstance(value, int | float)
-        if isinstance(value, bool) or not ok:
-            kind = "an integer" if self.integer else "a number"
-            raise source.error(key_path, f"should be {kind}, got {_type_name(value)}")
+        return ok and not isinstance(value, bool)
+
+    def check(self, value: Any, key_path: str, source: Source) -> float | int:
+        if not self.fits(value):
+            raise source.error(key_path, f"should be {self.kind}, got {_type_name(value)}")
+        if not math.isfinite(value):
+            raise source.error(key_path, f"should be a finite number, got {value}")
         if (self.minimum is not None and value < self.minimum) or (
             self.maximum is not None and value > self.maximum
         ):
@@ -116,6 +136,10 @@ def _range(lo: float | None, hi: float | None) -> str:
 @dataclass
 class Bool(Spec):
     description: str = ""
+    kind = "true or false"
+
+    def fits(self, value: Any) -> bool:
+        return isinstance(value, bool)
 
     def check(self, value: Any, key_path: str, source: Source) -> bool:
         if not isinstance(value, bool):
@@ -137,6 +161,10 @@ class Duration(Spec):
     description: str = ""
     minimum: float = 0.0
     maximum: float | None = None
+    kind = "a duration"
+
+    def fits(self, value: Any) -> bool:
+        return isinstance(value, int | float | str) and not isinstance(value, bool)
 
     def check(self, value: Any, key_path: str, source: Source) -> float:
         if isinstance(value, bool):
@@ -147,6 +175,8 @@ class Duration(Spec):
             seconds = float(m.group(1)) * _UNITS[m.group(2)]
         else:
             raise source.error(key_path, f"should be a duration like 500ms, 5s or 2m, got {value!r}")
+        if not math.isfinite(seconds):
+            raise source.error(key_path, f"should be a finite duration, got {value}")
         if seconds < self.minimum or (self.maximum is not None and seconds > self.maximum):
             raise source.error(key_path, f"must be {_range(self.minimum, self.maximum)} seconds")
         return seconds
@@ -164,6 +194,10 @@ class ListOf(Spec):
     description: str = ""
     min_items: int = 0
     unique: bool = False
+    kind = "a list"
+
+    def fits(self, value: Any) -> bool:
+        return isinstance(value, list)
 
     def check(self, value: Any, key_path: str, source: Source) -> list[Any]:
         if not isinstance(value, list):
@@ -195,6 +229,10 @@ class MapOf(Spec):
     description: str = ""
     key_pattern: str | None = None
     key_hint: str = ""
+    kind = "a mapping"
+
+    def fits(self, value: Any) -> bool:
+        return isinstance(value, dict)
 
     def check(self, value: Any, key_path: str, source: Source) -> dict[str, Any]:
         if not isinstance(value, dict):
@@ -217,19 +255,34 @@ class MapOf(Spec):
 
 @dataclass
 class OneOf(Spec):
-    """The first alternative whose type fits decides; its message is the one shown."""
+    """The first alternative whose type fits decides; its message is the one shown.
+
+    So ``cmd: []`` reads "needs at least 1 item(s)" and ``cmd: [nginx, 5]`` names
+    ``cmd[1]``, rather than "should be a string" from the alternative that never applied.
+    """
 
     options: tuple[Spec, ...]
     description: str = ""
 
+    @property
+    def kind(self) -> str:  # type: ignore[override]
+        return " or ".join(o.kind for o in self.options)
+
+    def fits(self, value: Any) -> bool:
+        return any(o.fits(value) for o in self.options)
+
     def check(self, value: Any, key_path: str, source: Source) -> Any:
-        errors = []
-        for option in self.options:
+        fitting = [o for o in self.options if o.fits(value)]
+        if not fitting:
+            raise source.error(key_path, f"should be {self.kind}, got {_type_name(value)}")
+        first_error: DefinitionError | None = None
+        for option in fitting:
             try:
                 return option.check(value, key_path, source)
-            except Exception as exc:  # noqa: BLE001 - try the next alternative
-                errors.append(exc)
-        raise errors[0]
+            except DefinitionError as exc:
+                first_error = first_error or exc
+        assert first_error is not None
+        raise first_error
 
     def json_schema(self) -> dict[str, Any]:
         return self._with_description({"oneOf": [o.json_schema() for o in self.options]})
@@ -241,6 +294,10 @@ class Obj(Spec):
     required: tuple[str, ...] = ()
     description: str = ""
     defaults: dict[str, Any] = field(default_factory=dict)
+    kind = "a mapping"
+
+    def fits(self, value: Any) -> bool:
+        return isinstance(value, dict)
 
     def check(self, value: Any, key_path: str, source: Source) -> dict[str, Any]:
         if not isinstance(value, dict):

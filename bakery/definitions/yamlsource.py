@@ -52,6 +52,16 @@ def join(parent: str, key: str | int) -> str:
     return f"{parent}.{key}" if parent else str(key)
 
 
+def display_path(path: Path, project_root: Path | None) -> Path:
+    """``path`` relative to the project root when it lies inside it, else as given."""
+    if project_root is None:
+        return path
+    try:
+        return path.resolve().relative_to(project_root.resolve())
+    except ValueError:
+        return path
+
+
 def load(path: Path, display_path: Path | None = None) -> Source:
     """Parse ``path``; every failure is a DefinitionError naming the file and line."""
     shown = display_path or path
@@ -67,18 +77,37 @@ def load(path: Path, display_path: Path | None = None) -> Source:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         problem = exc.problem or str(exc)
+        if exc.problem_mark and exc.context and exc.context_mark and \
+                exc.context_mark.line != exc.problem_mark.line:
+            # "got ':'" on line 27 is where the parser gave up; "[" on line 26 is the mistake.
+            problem += f" ({exc.context} on line {exc.context_mark.line + 1})"
         raise DefinitionError(shown, line, None, f"malformed YAML: {problem}") from None
     except yaml.YAMLError as exc:
         raise DefinitionError(shown, None, None, f"malformed YAML: {exc}") from None
     source = Source(path=shown, data=None)
-    if node is None:
+    if node is None or (node.tag == "tag:yaml.org,2002:null" and isinstance(node, yaml.ScalarNode)):
+        # Nothing, only comments, or a bare "---".
         raise DefinitionError(shown, 1, None, "file is empty")
     source.lines[""] = node.start_mark.line + 1
-    source.data = _convert(node, "", source)
+    source.data = _convert(node, "", source, set())
     return source
 
 
-def _convert(node: yaml.Node, key_path: str, source: Source) -> Any:
+def _convert(node: yaml.Node, key_path: str, source: Source, active: set[int]) -> Any:
+    if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+        # An alias inside its own anchor (a: &x [*x]) makes a cycle; follow it and we recurse forever.
+        if id(node) in active:
+            raise DefinitionError(source.path, node.start_mark.line + 1, key_path or None,
+                                  "malformed YAML: an alias refers to a node that contains it")
+        active.add(id(node))
+        try:
+            return _convert_collection(node, key_path, source, active)
+        finally:
+            active.discard(id(node))
+    return _scalar(node, source)
+
+
+def _convert_collection(node: yaml.Node, key_path: str, source: Source, active: set[int]) -> Any:
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
@@ -96,16 +125,14 @@ def _convert(node: yaml.Node, key_path: str, source: Source) -> Any:
                     f"duplicate key (first defined on line {first})",
                 )
             source.lines[child] = key_node.start_mark.line + 1
-            result[key] = _convert(value_node, child, source)
+            result[key] = _convert(value_node, child, source, active)
         return result
-    if isinstance(node, yaml.SequenceNode):
-        items = []
-        for index, item_node in enumerate(node.value):
-            child = join(key_path, index)
-            source.lines[child] = item_node.start_mark.line + 1
-            items.append(_convert(item_node, child, source))
-        return items
-    return _scalar(node, source)
+    items = []
+    for index, item_node in enumerate(node.value):
+        child = join(key_path, index)
+        source.lines[child] = item_node.start_mark.line + 1
+        items.append(_convert(item_node, child, source, active))
+    return items
 
 
 def _scalar(node: yaml.Node, source: Source) -> Any:
