@@ -24,8 +24,7 @@ class BakeryGroup(click.Group):
         try:
             return super().invoke(ctx)
         except BakeryError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True,
-                              soft_wrap=True)
+            show_error(str(exc))
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             err_console.print("interrupted")
@@ -56,6 +55,12 @@ pass_context = click.make_pass_decorator(Context)
 def main(ctx: click.Context, project_dir: Path | None) -> None:
     """bakery: bake images from definitions, verify them, roll them out behind HAProxy."""
     ctx.obj = Context(project_dir)
+
+
+def show_error(message: str, mark: str = "[bold red]error:[/]") -> None:
+    """One error on stderr; the message is printed literally (it may quote user input)."""
+    err_console.print(mark, end=" ")
+    err_console.print(message, markup=False, highlight=False, soft_wrap=True)
 
 
 def print_json(data: Any) -> None:

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from bakery.cli.app import Context, console, err_console, main, pass_context
+from bakery.cli.app import Context, console, main, pass_context, show_error
 from bakery.definitions.image import IMAGE_SCHEMA, load_image
 from bakery.definitions.rollout import ROLLOUT_SCHEMA
 from bakery.errors import BakeryError, DefinitionError
@@ -25,14 +25,14 @@ def lint(ctx: Context) -> None:
             load_image(project.image_path(name), project.root)
         except DefinitionError as exc:
             failures += 1
-            err_console.print(f"[red]✗[/] {exc}", highlight=False, soft_wrap=True)
+            show_error(str(exc), mark="[red]✗[/]")
     for path in project.rollout_paths():
         checked += 1
         try:
             project.load_rollout(path.parent.name, path.stem)
         except BakeryError as exc:
             failures += 1
-            err_console.print(f"[red]✗[/] {exc}", highlight=False, soft_wrap=True)
+            show_error(str(exc), mark="[red]✗[/]")
     if failures:
         raise click.exceptions.Exit(2)
     console.print(f"[green]✓[/] {checked} definition(s) valid")
