@@ -61,10 +61,13 @@ class PreparedBuild:
     refresh: str | None = None
 
 
-def prepare(defn: ImageDefinition, refresh: str | None = None) -> PreparedBuild:
+def prepare(defn: ImageDefinition, refresh: str | None = None, builder: str = "docker") -> PreparedBuild:
     base = ensure_base(defn.base)
-    extra = {"refresh": refresh} if refresh else None
-    fp = fpmod.fingerprint(defn, fpmod.file_digests(defn), base.image_id, RECIPE_VERSION, extra)
+    extra = {"refresh": refresh} if refresh else {}
+    if builder != "docker":
+        extra["builder"] = builder  # another recipe, so another image: never "up to date" across
+    fp = fpmod.fingerprint(defn, fpmod.file_digests(defn), base.image_id, RECIPE_VERSION,
+                           extra or None)
     return PreparedBuild(defn, base.tag, base.image_id, fp, render(defn, base.tag, refresh), refresh)
 
 
