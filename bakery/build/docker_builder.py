@@ -83,11 +83,11 @@ def build_context(prepared: PreparedBuild) -> io.BytesIO:
         seen = {fpmod.DOCKERFILE_PATH}
         for spec in prepared.defn.files:
             path = fpmod.context_path(spec.src)
-            if path in seen:
-                continue  # the same source copied to two places
             if path.startswith(".bakery/"):
                 raise BuildError(f"{prepared.defn.path}: files: src {spec.src!r} uses the folder "
                                  ".bakery/, which bakery keeps for its rendered Dockerfile")
+            if path in seen:
+                continue  # the same source copied to two places
             seen.add(path)
             data = (prepared.defn.folder / spec.src).read_bytes()
             _add_bytes(tar, path, data)
