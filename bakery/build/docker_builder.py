@@ -39,6 +39,9 @@ EventSink = Callable[[str, str], None]
 
 STEP_LINE = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
 FAILED_RUN = re.compile(r"returned a non-zero code: (\d+)")
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# The classic builder's own bookkeeping lines: not part of a step's log.
+ENGINE_CHATTER = re.compile(r"^\s*(---> |Removing intermediate container |Successfully (built|tagged) )")
 
 
 @dataclass
@@ -216,6 +219,7 @@ def _engine_build(project: Project, prepared: PreparedBuild, emit: EventSink, no
     context = build_context(prepared)
     log_tail: deque[str] = deque(maxlen=25)
     current_step = ""
+    labels_seen = False
     image_id = None
     try:
         stream = engine().api.build(
@@ -228,11 +232,18 @@ def _engine_build(project: Project, prepared: PreparedBuild, emit: EventSink, no
                 for line in event["stream"].splitlines():
                     if not line.strip():
                         continue
+                    line = ANSI.sub("", line).rstrip()
                     if m := STEP_LINE.match(line):
                         current_step = line
                         log_tail.clear()
-                        emit("step", f"{m.group(1)}/{m.group(2)} {m.group(3)}")
-                    else:
+                        text = m.group(3)
+                        if text.startswith("LABEL "):
+                            # The engine turns each label into its own step: report them once.
+                            if labels_seen:
+                                continue
+                            labels_seen, text = True, "LABEL (bakery and OCI labels)"
+                        emit("step", f"{m.group(1)}/{m.group(2)} {text}")
+                    elif line.strip() and not ENGINE_CHATTER.match(line):
                         log_tail.append(line)
                         emit("log", line)
             if "aux" in event and "ID" in event["aux"]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 import docker.errors
+from rich.console import Console
 from rich.table import Table
 
 from bakery.cli.app import Context, console, main, pass_context, print_json
@@ -84,7 +85,12 @@ def images(ctx: Context, names: tuple[str, ...], as_json: bool) -> None:
         table.add_row(row["name"], row["version"], "fp-" + row["fingerprint"][:12],
                       human_size(row["size"]), row["created"][:16].replace("T", " "),
                       f"[{style}]{row['verification']}[/]", tags)
-    console.print(table)
+    # On a pipe, print whole rows (grep-able) rather than crop to 80 columns.
+    out = console
+    if not console.is_terminal:
+        wide = Console(file=console.file, width=1000, color_system=None)
+        out = Console(file=console.file, width=wide.measure(table).maximum, color_system=None)
+    out.print(table)
 
 
 @main.command()
