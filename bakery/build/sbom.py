@@ -10,14 +10,16 @@ import json
 import uuid
 import warnings
 from pathlib import Path
-
-from cyclonedx.model import Property
-from cyclonedx.model.bom import Bom
-from cyclonedx.model.component import Component, ComponentType
-from cyclonedx.output.json import JsonV1Dot5
-from packageurl import PackageURL
+from typing import TYPE_CHECKING
 
 from bakery.packages import Package
+
+if TYPE_CHECKING:
+    from cyclonedx.model.bom import Bom
+    from packageurl import PackageURL
+
+# cyclonedx is imported inside the functions that need it: it costs ~0.2s at start-up,
+# and a no-op build (which only checks that the SBOM is there) should not pay for it.
 
 SBOM_NAME = "sbom.cdx.json"
 # A fixed namespace so that the same image always gets the same serial number.
@@ -25,6 +27,8 @@ SERIAL_NAMESPACE = uuid.UUID("6f1c2a52-55d4-4c1e-9a55-6261b6b5e3a1")
 
 
 def package_purl(p: Package, distro: str = "debian") -> PackageURL:
+    from packageurl import PackageURL
+
     qualifiers = {"arch": p.arch} if p.arch else {}
     return PackageURL(type="deb", namespace=distro, name=p.name, version=p.version,
                       qualifiers=qualifiers)
@@ -33,6 +37,10 @@ def package_purl(p: Package, distro: str = "debian") -> PackageURL:
 def make_bom(name: str, version: str, fingerprint: str, image_id: str,
              packages: list[Package] | tuple[Package, ...], created: str = "") -> Bom:
     """The image as the metadata component, each installed package as a component it depends on."""
+    from cyclonedx.model import Property
+    from cyclonedx.model.bom import Bom
+    from cyclonedx.model.component import Component, ComponentType
+
     image = Component(
         name=f"bakery/{name}", version=version, type=ComponentType.CONTAINER,
         bom_ref=f"image:{fingerprint}",
@@ -53,6 +61,8 @@ def make_bom(name: str, version: str, fingerprint: str, image_id: str,
 
 
 def render_sbom(bom: Bom) -> str:
+    from cyclonedx.output.json import JsonV1Dot5
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the library warns about optional fields; the output is valid
         return JsonV1Dot5(bom).output_as_string(indent=2)
