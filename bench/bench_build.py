@@ -205,6 +205,11 @@ store). Bakery's cold build ran first, so any mirror-side warming favours the ot
 {table}
 
 {goals}
+
+Cold times are mostly apt-get fetching nginx from the Debian mirror, and on this shared
+machine they move from run to run by more than the gap between contenders: read the cold
+ratio as "the same work", not as bakery being faster. The warm no-op is bakery's Python
+start-up plus one image lookup; a cached `docker build` is a Go binary's round trip.
 """
 
 
