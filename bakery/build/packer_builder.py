@@ -96,14 +96,16 @@ class _Follower:
             return
         kind, text = msg
         for part in text.splitlines():
-            body = part.split(": ", 1)[1] if part.startswith("    docker: ") else part
+            # A provisioner's stdout comes as "    docker: ...", its stderr as an error "==> docker: ...".
+            output = part.startswith("    docker: ") or (kind == "error" and part.startswith("==> docker: "))
+            body = part.split(": ", 1)[1] if output else part
+            if kind == "error":
+                self.errors.append(part)
             if m := STEP.search(body):
                 self.step = f"Step {m.group(1)}/{m.group(2)} : {m.group(3)}"
                 self.tail.clear()
                 self.emit("step", f"{m.group(1)}/{m.group(2)} {m.group(3)}")
-            elif kind == "error":
-                self.errors.append(part)
-            elif body.strip():
+            elif output and body.strip():
                 self.tail.append(body.strip())
                 self.emit("log", body.strip())
 

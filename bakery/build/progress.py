@@ -62,10 +62,10 @@ ICONS = {WAITING: Text("·", style="dim"), DONE: Text("✓", style="green"),
 
 def render_table(model: ProgressModel, now: float) -> Table:
     table = Table.grid(padding=(0, 1))
-    table.add_column(width=1)
-    table.add_column(style="cyan", no_wrap=True)
-    table.add_column(no_wrap=True)
-    table.add_column(justify="right", no_wrap=True, style="dim")
+    table.add_column(min_width=1)
+    table.add_column(style="cyan", no_wrap=True, min_width=max((len(n) for n in model.lines), default=1))
+    table.add_column(no_wrap=True, min_width=max((len(x.version) for x in model.lines.values()), default=1))
+    table.add_column(justify="right", no_wrap=True, style="dim", min_width=6)
     table.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
     for line in model.lines.values():
         icon = Spinner("dots") if line.state == BUILDING else ICONS[line.state]

@@ -59,4 +59,4 @@ def test_packer_failure_names_the_step_and_leaves_no_tag_or_container(project, n
     assert "exit code 4" in result.output and marker in result.output
     assert "RUN echo" in result.output
     assert docker_engine.images.list(name=f"bakery/{name}") == []
-    assert docker_engine.containers.list(all=True, filters={"name": f"bakery-packer-{name}"}) == []
+    assert docker_engine.api.containers(all=True, filters={"name": f"bakery-packer-{name}"}) == []
