@@ -8,14 +8,13 @@ after the engine reports success.
 from __future__ import annotations
 
 import io
-import json
 import re
 import subprocess
 import tarfile
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import docker.errors
 
 from bakery import RECIPE_VERSION
 from bakery.build import fingerprint as fpmod
+from bakery.build import metadata, sbom
 from bakery.build.dockerfile import render
 from bakery.definitions.image import ImageDefinition
 from bakery.engine import labels
@@ -39,6 +39,9 @@ EventSink = Callable[[str, str], None]
 
 STEP_LINE = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
 FAILED_RUN = re.compile(r"returned a non-zero code: (\d+)")
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# The classic builder's own bookkeeping lines: not part of a step's log.
+ENGINE_CHATTER = re.compile(r"^\s*(---> |Removing intermediate container |Successfully (built|tagged) )")
 
 
 @dataclass
@@ -61,21 +64,36 @@ class PreparedBuild:
     refresh: str | None = None
 
 
-def prepare(defn: ImageDefinition, refresh: str | None = None) -> PreparedBuild:
+def prepare(defn: ImageDefinition, refresh: str | None = None, builder: str = "docker") -> PreparedBuild:
     base = ensure_base(defn.base)
-    extra = {"refresh": refresh} if refresh else None
-    fp = fpmod.fingerprint(defn, fpmod.file_digests(defn), base.image_id, RECIPE_VERSION, extra)
+    extra = {"refresh": refresh} if refresh else {}
+    if builder != "docker":
+        extra["builder"] = builder  # another recipe, so another image: never "up to date" across
+    fp = fpmod.fingerprint(defn, fpmod.file_digests(defn), base.image_id, RECIPE_VERSION,
+                           extra or None)
     return PreparedBuild(defn, base.tag, base.image_id, fp, render(defn, base.tag, refresh), refresh)
 
 
 def build_context(prepared: PreparedBuild) -> io.BytesIO:
-    """An in-memory tar: the Dockerfile and the copied files, with fixed metadata."""
+    """An in-memory tar: the Dockerfile and the copied files, with fixed metadata.
+
+    Copied files keep their path relative to the image folder; the Dockerfile sits
+    under .bakery/ so it cannot meet one of them.
+    """
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
-        _add_bytes(tar, "Dockerfile", prepared.dockerfile.encode())
+        _add_bytes(tar, fpmod.DOCKERFILE_PATH, prepared.dockerfile.encode())
+        seen = {fpmod.DOCKERFILE_PATH}
         for spec in prepared.defn.files:
+            path = fpmod.context_path(spec.src)
+            if path.startswith(".bakery/"):
+                raise BuildError(f"{prepared.defn.path}: files: src {spec.src!r} uses the folder "
+                                 ".bakery/, which bakery keeps for its rendered Dockerfile")
+            if path in seen:
+                continue  # the same source copied to two places
+            seen.add(path)
             data = (prepared.defn.folder / spec.src).read_bytes()
-            _add_bytes(tar, fpmod.context_path(spec.src), data)
+            _add_bytes(tar, path, data)
     buf.seek(0)
     return buf
 
@@ -97,23 +115,17 @@ def git_revision(root: Path) -> str:
     return proc.stdout.strip() if proc.returncode == 0 else ""
 
 
-def image_labels(project: Project, prepared: PreparedBuild) -> dict[str, str]:
-    defn = prepared.defn
-    found = {
-        labels.OCI_TITLE: defn.name,
-        labels.OCI_VERSION: defn.version,
-        labels.OCI_CREATED: datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        labels.OCI_SOURCE: str(defn.path.relative_to(project.root))
-        if defn.path.is_relative_to(project.root) else str(defn.path),
-        labels.IMAGE_NAME: defn.name,
-        labels.IMAGE_VERSION: defn.version,
-        labels.FINGERPRINT: prepared.fingerprint,
-        labels.RECIPE: RECIPE_VERSION,
-        labels.DEFINITION: json.dumps(defn.normalised(), sort_keys=True, separators=(",", ":")),
-    }
-    if revision := git_revision(project.root):
-        found[labels.OCI_REVISION] = revision
-    return {**defn.labels, **found}
+def definition_source(project: Project, defn: ImageDefinition) -> str:
+    return (str(defn.path.relative_to(project.root)) if defn.path.is_relative_to(project.root)
+            else str(defn.path))
+
+
+def image_labels(project: Project, prepared: PreparedBuild, builder: str = "docker") -> dict[str, str]:
+    return metadata.image_labels(
+        prepared.defn, prepared.fingerprint, RECIPE_VERSION,
+        created=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        source=definition_source(project, prepared.defn),
+        revision=git_revision(project.root), builder=builder)
 
 
 def find_image(fp: str, name: str) -> str | None:
@@ -150,30 +162,49 @@ def build(project: Project, defn: ImageDefinition, on_event: EventSink | None = 
     emit = on_event or (lambda kind, text: None)
     started = time.monotonic()
     prepared = prepare(defn, refresh)
+    image_id = find_image(prepared.fingerprint, defn.name)
+    up_to_date = image_id is not None
+    if image_id is None:
+        image_id = _engine_build(project, prepared, emit, nocache)
+    return finish(project, prepared, image_id, up_to_date, started, emit)
+
+
+def finish(project: Project, prepared: PreparedBuild, image_id: str, up_to_date: bool,
+           started: float, emit: EventSink) -> BuildOutcome:
+    """Tag a finished image, read its packages, write its SBOM, record the build.
+
+    Shared by every builder. Tags are set only here, after the engine reported success.
+    A no-op rebuild reuses the stored record and manifest and never runs a container.
+    """
+    defn = prepared.defn
     tags = [fpmod.fingerprint_tag(defn.name, prepared.fingerprint),
             fpmod.version_tag(defn.name, defn.version)]
+    _tag(image_id, tags)
     conn = connect(project.db_path)
     try:
-        image_id = find_image(prepared.fingerprint, defn.name)
-        up_to_date = image_id is not None
-        if image_id is None:
-            image_id = _engine_build(project, prepared, emit, nocache)
-        else:
-            emit("info", f"up to date: {tags[0]}")
-        _tag(image_id, tags)
-        existing = builds.get(conn, prepared.fingerprint)
-        if existing is None or existing.image_id != image_id:
-            manifest = read_manifest(image_id)
-            existing = builds.BuildRecord(
+        rec = builds.get(conn, prepared.fingerprint)
+        if rec is None or rec.image_id != image_id:
+            emit("step", "reading installed packages")
+            manifest = tuple(read_manifest(image_id))
+            rec = builds.BuildRecord(
                 fingerprint=prepared.fingerprint, name=defn.name, version=defn.version,
                 image_id=image_id, created=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-                base_id=prepared.base_id, manifest=tuple(manifest),
-                definition=defn.normalised(),
+                base_id=prepared.base_id, manifest=manifest, definition=defn.normalised(),
             )
-            builds.record(conn, existing)
+        expected = sbom.sbom_path(project.artifacts_dir, defn.name, defn.version)
+        # The SBOM's path names only name and version: write it again when it describes
+        # another build of that version (or is missing), so it always matches the tags.
+        if rec.sbom_path != str(expected) or not sbom.describes(expected, rec.fingerprint):
+            emit("step", "writing SBOM")
+            path = sbom.write_sbom(project.artifacts_dir, defn.name, defn.version,
+                                   rec.fingerprint, rec.image_id, rec.manifest)
+            rec = replace(rec, sbom_path=str(path))
+            builds.record(conn, rec)
     finally:
         conn.close()
-    return BuildOutcome(existing, up_to_date, time.monotonic() - started, tags)
+    if up_to_date:
+        emit("info", f"up to date: {tags[0]}")
+    return BuildOutcome(rec, up_to_date, time.monotonic() - started, tags)
 
 
 def _tag(image_id: str, tags: list[str]) -> None:
@@ -188,22 +219,31 @@ def _engine_build(project: Project, prepared: PreparedBuild, emit: EventSink, no
     context = build_context(prepared)
     log_tail: deque[str] = deque(maxlen=25)
     current_step = ""
+    labels_seen = False
     image_id = None
     try:
         stream = engine().api.build(
             fileobj=context, custom_context=True, rm=True, forcerm=True, pull=False,
             decode=True, nocache=nocache, labels=image_labels(project, prepared),
+            dockerfile=fpmod.DOCKERFILE_PATH,
         )
         for event in stream:
             if "stream" in event:
                 for line in event["stream"].splitlines():
                     if not line.strip():
                         continue
+                    line = ANSI.sub("", line).rstrip()
                     if m := STEP_LINE.match(line):
                         current_step = line
                         log_tail.clear()
-                        emit("step", f"{m.group(1)}/{m.group(2)} {m.group(3)}")
-                    else:
+                        text = m.group(3)
+                        if text.startswith("LABEL "):
+                            # The engine turns each label into its own step: report them once.
+                            if labels_seen:
+                                continue
+                            labels_seen, text = True, "LABEL (bakery and OCI labels)"
+                        emit("step", f"{m.group(1)}/{m.group(2)} {text}")
+                    elif line.strip() and not ENGINE_CHATTER.match(line):
                         log_tail.append(line)
                         emit("log", line)
             if "aux" in event and "ID" in event["aux"]:

@@ -46,22 +46,31 @@ def healthcheck_instruction(hc: HealthCheck) -> str:
             f"--retries={hc.retries} CMD {json.dumps(argv)}")
 
 
-def render(defn: ImageDefinition, base_tag: str, refresh: str | None = None) -> str:
-    lines = [f"FROM {base_tag}", "SHELL [\"/bin/bash\", \"-o\", \"pipefail\", \"-c\"]"]
-    if step := package_step(defn.packages, refresh):
-        lines.append(step)
-    for spec in defn.files:
-        lines.append(f"COPY {json.dumps([context_path(spec.src), spec.dest])}")
+def fixup_command(defn: ImageDefinition) -> str | None:
+    """Modes and owners of copied files, as one shell command (one layer)."""
     fixups = []
     for spec in defn.files:
         if spec.mode:
             fixups.append(f"chmod {spec.mode} {shlex.quote(spec.dest)}")
         if spec.owner:
             fixups.append(f"chown {spec.owner} {shlex.quote(spec.dest)}")
-    if fixups:
-        lines.append("RUN " + " && ".join(fixups))
-    env = {"BAKERY_IMAGE_NAME": defn.name, "BAKERY_IMAGE_VERSION": defn.version, **defn.env}
-    lines.append("ENV " + " ".join(f"{k}={json.dumps(v)}" for k, v in env.items()))
+    return " && ".join(fixups) or None
+
+
+def image_env(defn: ImageDefinition) -> dict[str, str]:
+    """The environment baked into the image (and seen by its run steps)."""
+    return {"BAKERY_IMAGE_NAME": defn.name, "BAKERY_IMAGE_VERSION": defn.version, **defn.env}
+
+
+def render(defn: ImageDefinition, base_tag: str, refresh: str | None = None) -> str:
+    lines = [f"FROM {base_tag}", "SHELL [\"/bin/bash\", \"-o\", \"pipefail\", \"-c\"]"]
+    if step := package_step(defn.packages, refresh):
+        lines.append(step)
+    for spec in defn.files:
+        lines.append(f"COPY {json.dumps([context_path(spec.src), spec.dest])}")
+    if fixups := fixup_command(defn):
+        lines.append("RUN " + fixups)
+    lines.append("ENV " + " ".join(f"{k}={json.dumps(v)}" for k, v in image_env(defn).items()))
     for step in defn.run:
         lines.append("RUN " + json.dumps(["/bin/bash", "-euo", "pipefail", "-c", step]))
     if defn.workdir:

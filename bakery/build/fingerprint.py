@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
+import posixpath
+from pathlib import PurePosixPath
 
 from bakery import RECIPE_VERSION
 from bakery.definitions.image import ImageDefinition
@@ -50,6 +51,11 @@ def version_tag(name: str, version: str) -> str:
     return f"{image_repository(name)}:{version}"
 
 
+# The rendered Dockerfile sits in a folder of its own inside the build context, so that
+# copied files keep their own relative paths (files/x stays files/x, not files/files/x).
+DOCKERFILE_PATH = ".bakery/Dockerfile"
+
+
 def context_path(src: str) -> str:
-    """Where a copied file lives inside the build context (kept apart from the Dockerfile)."""
-    return str(Path("files") / src)
+    """Where a copied file lives inside the build context: its path relative to the image folder."""
+    return posixpath.normpath(PurePosixPath(src).as_posix())

@@ -81,3 +81,19 @@ def find(conn: sqlite3.Connection, name: str, version: str | None = None) -> lis
 def all_builds(conn: sqlite3.Connection) -> list[BuildRecord]:
     rows = conn.execute("SELECT * FROM builds ORDER BY name, created DESC, rowid DESC")
     return [_from_row(r) for r in rows]
+
+
+def resolve(conn: sqlite3.Connection, name: str, ref: str) -> BuildRecord | None:
+    """A build of ``name`` by version (the newest build of it) or by ``fp-<prefix>`` of its fingerprint."""
+    if ref.startswith("fp-") and len(ref) > 3:
+        rows = conn.execute("SELECT * FROM builds WHERE name = ? AND fingerprint LIKE ? "
+                            "ORDER BY created DESC, rowid DESC", (name, ref[3:] + "%")).fetchall()
+        return _from_row(rows[0]) if len(rows) == 1 else None
+    found = find(conn, name, ref)
+    return found[0] if found else None
+
+
+def versions(conn: sqlite3.Connection, name: str) -> list[str]:
+    rows = conn.execute("SELECT version FROM builds WHERE name = ? GROUP BY version "
+                        "ORDER BY MIN(created)", (name,))
+    return [r["version"] for r in rows]

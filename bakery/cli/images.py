@@ -1,0 +1,134 @@
+"""bakery images (what has been built) and bakery diff (how two builds' packages differ)."""
+
+from __future__ import annotations
+
+import click
+import docker.errors
+from rich.console import Console
+from rich.table import Table
+
+from bakery.cli.app import Context, console, main, pass_context, print_json
+from bakery.engine.client import engine
+from bakery.errors import UsageError
+from bakery.packages import diff_manifests
+from bakery.store import builds, verifications
+from bakery.store.db import connect
+
+
+def human_size(size: int | None) -> str:
+    if size is None:
+        return "-"
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f}{unit}" if unit == "B" else f"{value:.1f}{unit}"
+        value /= 1000
+    return f"{value:.1f}GB"
+
+
+def verification_state(rec: verifications.VerificationRecord | None) -> str:
+    if rec is None:
+        return "not verified"
+    return "passed" if rec.passed else "failed"
+
+
+def _engine_facts(image_id: str) -> tuple[int | None, list[str]]:
+    """Size and tags from the engine; (None, []) when the image is gone."""
+    try:
+        image = engine().images.get(image_id)
+    except docker.errors.ImageNotFound:
+        return None, []
+    return image.attrs.get("Size"), list(image.tags)
+
+
+def engine_state(name: str, version: str, tags: list[str], in_engine: bool) -> str:
+    """"tagged" when bakery/<name>:<version> points at this build, "fp tag" when only its
+    fingerprint tag does (a later build of the same version took the version tag)."""
+    if not in_engine:
+        return "gone"
+    return "tagged" if f"bakery/{name}:{version}" in tags else "fp tag"
+
+
+@main.command()
+@click.argument("names", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_context
+def images(ctx: Context, names: tuple[str, ...], as_json: bool) -> None:
+    """List built images: version, fingerprint, size, created and verification state."""
+    conn = connect(ctx.project.db_path)
+    try:
+        records = [r for r in builds.all_builds(conn) if not names or r.name in names]
+        rows = []
+        for rec in records:
+            size, tags = _engine_facts(rec.image_id)
+            check = verifications.latest(conn, rec.fingerprint)
+            rows.append({
+                "name": rec.name, "version": rec.version, "fingerprint": rec.fingerprint,
+                "image_id": rec.image_id, "size": size, "created": rec.created,
+                "verification": verification_state(check), "in_engine": size is not None,
+                "tags": sorted(tags), "packages": len(rec.manifest), "sbom": rec.sbom_path,
+            })
+    finally:
+        conn.close()
+    if as_json:
+        print_json({"images": rows})
+        return
+    if not rows:
+        console.print("no images built yet: run bakery build")
+        return
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for column in ("NAME", "VERSION", "FINGERPRINT", "SIZE", "CREATED", "VERIFIED", "ENGINE"):
+        table.add_column(column, no_wrap=True)
+    for row in rows:
+        style = {"passed": "green", "failed": "red"}.get(row["verification"], "dim")
+        tags = engine_state(row["name"], row["version"], row["tags"], row["in_engine"])
+        table.add_row(row["name"], row["version"], "fp-" + row["fingerprint"][:12],
+                      human_size(row["size"]), row["created"][:16].replace("T", " "),
+                      f"[{style}]{row['verification']}[/]", tags)
+    # On a pipe, print whole rows (grep-able) rather than crop to 80 columns.
+    out = console
+    if not console.is_terminal:
+        wide = Console(file=console.file, width=1000, color_system=None)
+        out = Console(file=console.file, width=wide.measure(table).maximum, color_system=None)
+    out.print(table)
+
+
+@main.command()
+@click.argument("name")
+@click.argument("old")
+@click.argument("new")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_context
+def diff(ctx: Context, name: str, old: str, new: str, as_json: bool) -> None:
+    """Package changes between two builds of NAME (each a version, or fp-<fingerprint prefix>)."""
+    conn = connect(ctx.project.db_path)
+    try:
+        found = []
+        for ref in (old, new):
+            rec = builds.resolve(conn, name, ref)
+            if rec is None:
+                known = ", ".join(builds.versions(conn, name)) or "none"
+                raise UsageError(f"no build of {name} matches {ref!r} (built versions: {known}); "
+                                 "give a version or fp-<fingerprint prefix>")
+            found.append(rec)
+    finally:
+        conn.close()
+    before, after = found
+    changes = diff_manifests(list(before.manifest), list(after.manifest))
+    if as_json:
+        print_json({"name": name,
+                    "old": {"version": before.version, "fingerprint": before.fingerprint},
+                    "new": {"version": after.version, "fingerprint": after.fingerprint},
+                    "changes": [{"name": c.name, "old": c.old, "new": c.new} for c in changes]})
+        return
+    console.print(f"{name} {before.version} (fp-{before.short_fingerprint}) -> "
+                  f"{after.version} (fp-{after.short_fingerprint})", highlight=False)
+    if not changes:
+        console.print("no package changes")
+    for change in changes:
+        style = "green" if change.old is None else "red" if change.new is None else "yellow"
+        console.print(f"[{style}]{change}[/]", highlight=False)
+    counts = (sum(c.old is None for c in changes), sum(c.new is None for c in changes),
+              sum(c.old is not None and c.new is not None for c in changes))
+    if changes:
+        console.print(f"{counts[0]} added, {counts[1]} removed, {counts[2]} changed", highlight=False)

@@ -1,0 +1,59 @@
+"""Building many images: order of results, failures kept apart, parallel runs."""
+
+import threading
+import time
+from pathlib import Path
+
+import docker.errors
+
+from bakery.build.docker_builder import BuildOutcome
+from bakery.build.runner import build_many
+from bakery.definitions.image import ImageDefinition
+from bakery.errors import BuildError, EngineError
+from bakery.project import Project
+from bakery.store.builds import BuildRecord
+
+
+def defn(name: str) -> ImageDefinition:
+    return ImageDefinition(name=name, version="1.0.0", base="debian:bookworm", folder=Path("/x"),
+                           path=Path("/x/image.yaml"))
+
+
+def fake_builder(active: list[int], peak: list[int], lock: threading.Lock):
+    def build(project, d, on_event=None, refresh=None, nocache=False):
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        on_event("step", "1/1 RUN true")
+        time.sleep(0.05 if d.name != "slow" else 0.2)
+        with lock:
+            active[0] -= 1
+        if d.name == "bad":
+            raise BuildError("bad: build failed at Step 1/1\nexit code 3")
+        if d.name == "gone":
+            raise docker.errors.APIError("engine went away")
+        rec = BuildRecord(fingerprint=d.name * 8, name=d.name, version=d.version, image_id="sha256:1",
+                          created="now")
+        return BuildOutcome(rec, up_to_date=False, seconds=0.1, tags=[])
+    return build
+
+
+def test_results_keep_definition_order_and_failures_do_not_stop_others():
+    active, peak, lock = [0], [0], threading.Lock()
+    events: list[tuple[str, str]] = []
+    names = ["slow", "bad", "ok", "gone"]
+    results = build_many(Project(Path("/x")), [defn(n) for n in names], fake_builder(active, peak, lock),
+                         jobs=4, on_event=lambda n, k, t: events.append((n, k)))
+    assert [r.name for r in results] == names
+    assert [r.ok for r in results] == [True, False, True, False]
+    assert isinstance(results[1].error, BuildError)
+    assert isinstance(results[3].error, EngineError)
+    assert peak[0] > 1  # ran at the same time
+    assert ("bad", "failed") in events and ("ok", "done") in events and ("slow", "step") in events
+
+
+def test_one_job_runs_one_at_a_time():
+    active, peak, lock = [0], [0], threading.Lock()
+    results = build_many(Project(Path("/x")), [defn("a"), defn("b"), defn("c")],
+                         fake_builder(active, peak, lock), jobs=1)
+    assert peak[0] == 1 and all(r.ok for r in results)
