@@ -550,7 +550,7 @@ def rollout(project: Project, env: str, service: str, image: str | None = None, 
                 finished=None, reason=""))
         finally:
             conn.close()
-        emit("start", {"rollout_id": rollout_id, "colour": colour, "version": rec.version,
+        emit("start", {"rollout_id": rollout_id, "colour": colour, "version": f"{rec.name} {rec.version}",
                        "strategy": plan.strategy, "live": blue.version if blue else None})
         executor = Executor(project, defn, scope, lb, rec, colour, rollout_id, blue, environment, emit)
         state = m.initial(blue is not None, canary_steps(defn) if canary else ())

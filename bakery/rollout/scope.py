@@ -49,7 +49,7 @@ class Scope:
         return f"rollout:{self.env}/{self.service}"
 
     def container_name(self, colour: str, index: int, rollout_id: str) -> str:
-        return f"bakery-{self.slug}-{colour}{index}-{rollout_id[:8]}"
+        return f"bakery-{self.slug}-{colour}{index}-{rollout_id[-8:]}"
 
     def labels(self, role: str) -> dict[str, str]:
         return {PROJECT_LABEL: self.project_id, labels.ENV: self.env,
