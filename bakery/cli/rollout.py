@@ -10,6 +10,7 @@ from typing import Any
 import click
 from rich.console import Group
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -54,17 +55,18 @@ class ProgressView:
             self.verdict = data
             colour = {"pass": "green", "fail": "red"}.get(data["outcome"], "yellow")
             out.print(f"[{colour}]analysis step {data['step']} ({data['weight']}%): {data['outcome']}[/] "
-                      f"{data['summary']} [dim](HAProxy: {data['lb_requests']} req, {data['lb_errors']} 5xx; "
+                      f"{escape(data['summary'])} [dim](HAProxy: {data['lb_requests']} req, "
+                      f"{data['lb_errors']} 5xx; "
                       f"probes: {data['probes']}, {data['probe_errors']} errors)[/]", highlight=False)
         elif kind == "health":
             out.print(f"[green]✓[/] {data['colour']} healthy: "
                       + ", ".join(f"{mb['name']} ({mb['ip']})" for mb in data["members"]), highlight=False)
         elif kind == "warn":
-            out.print(f"[yellow]![/] {data['text']}", highlight=False)
+            out.print(f"[yellow]![/] {escape(data['text'])}", highlight=False)
         elif kind in ("info",):
-            out.print(f"  {data['text']}", highlight=False)
+            out.print(f"  {escape(data['text'])}", highlight=False)
         elif kind == "build":
-            out.print(f"  [dim]lb image: {data['text']}[/]", highlight=False)
+            out.print(f"  [dim]lb image: {escape(data['text'])}[/]", highlight=False)
         elif kind == "start":
             out.print(f"[bold]{self.title}[/]: {data['strategy']} to {data['colour']} ({data['version']}), "
                       f"live: {data['live'] or 'nothing yet'}; rollout {data['rollout_id']}", highlight=False)
@@ -240,8 +242,9 @@ def history(ctx: Context, service: str | None, env: str | None, limit: int, show
         prev = f" (from {r.prev_version})" if r.prev_version else ""
         console.print(f"{r.started[:19]} {r.env}/{r.service} {r.kind} {r.strategy} {r.image_name} "
                       f"{r.version}{prev} "
-                      f"[{colour}]{r.status}[/] {r.id}" + (f": {r.reason}" if r.reason else ""),
+                      f"[{colour}]{r.status}[/] {r.id}" + (f": {escape(r.reason)}" if r.reason else ""),
                       highlight=False, soft_wrap=True)
         for s in steps.get(r.id, []):
-            console.print(f"    {s['at'][11:23]} {s['phase']:<10} {s['action']} {json.dumps(s['detail'])}",
+            detail = escape(json.dumps(s["detail"]))
+            console.print(f"    {s['at'][11:23]} {s['phase']:<10} {s['action']} {detail}",
                           highlight=False)
