@@ -76,8 +76,11 @@ def observe(scope: Scope, lb: HAProxy) -> Observed:
             if obs.live:
                 break
     if obs.live is not None:
+        # The rollback target: the newest fleet of the other colour that carries no traffic
+        # (a fleet holding canary weight belongs to a rollout in progress or interrupted).
         for f in reversed(found):
-            if f.colour != obs.live.colour and f.rollout_id != obs.live.rollout_id:
+            if (f.colour != obs.live.colour and f.rollout_id != obs.live.rollout_id
+                    and obs.colour_weight(f.colour) == 0):
                 obs.standby = f
                 break
     return obs

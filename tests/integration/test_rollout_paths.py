@@ -31,7 +31,7 @@ from bakery.store import builds, journal, locks, verifications
 from bakery.store.db import connect
 
 REPO = Path(__file__).resolve().parents[2]
-ENVS = ("first", "swap", "canary", "bad", "sick", "rb", "lock", "plan", "unverified")
+ENVS = ("first", "swap", "canary", "bad", "sick", "rb", "lock", "plan", "unverified", "crash")
 
 
 def mark_verified(project: Project, record: builds.BuildRecord, passed: bool = True) -> None:
@@ -351,3 +351,32 @@ def test_missing_secret_and_production_confirmation_change_nothing(rp, docker_en
     assert refused.exit_code == 2 and "--yes" in refused.output
     scope = scope_for(project, "unverified", "web")
     assert not docker_engine.containers.list(all=True, filters={"label": scope.label_filter("service")})
+
+
+def test_interrupted_rollout_is_unwound_by_the_next_run(rp, docker_engine):
+    """Invariant 4: kill -9 mid-canary; the next run takes the dead lock over, unwinds, goes on."""
+    project, recs = rp
+    assert bakery(project, "rollout", "web", "--env", "crash", "--image", "1.0.0").exit_code == 0
+    blue = fleet_snapshot(docker_engine, project, "crash", "1.0.0")
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "bakery"), "--project", str(project.root),
+                             "rollout",
+                             "web", "--env", "crash", "--image", "1.1.0", "--canary", "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    for line in proc.stdout:
+        if line.startswith('{"event": "weights"'):
+            proc.kill()  # SIGKILL: no cleanup, the lock and the journal say "running"
+            break
+    proc.wait()
+    proc.stdout.close()
+    stats = lb_stats(project, "crash")
+    assert stats["green1"].weight > 0  # the canary really held weight when it died
+    status = json.loads(bakery(project, "status", "--env", "crash", "--json").output)["services"][0]
+    assert status["live"]["version"] == "1.0.0" and status["standby"] is None and status["lock"]
+    result = bakery(project, "rollout", "web", "--env", "crash", "--image", "1.1.0")
+    assert result.exit_code == 0, result.output
+    assert "taking over the lock" in result.output and "was unwound" in result.output
+    assert version_at(project, "crash") == "1.1.0"
+    assert fleet_snapshot(docker_engine, project, "crash", "1.0.0") == blue
+    hist = json.loads(bakery(project, "history", "web", "--env", "crash", "--json").output)["history"]
+    assert [h["status"] for h in hist] == ["succeeded", "unwound", "succeeded"]
+    assert any(s["phase"] == "recovery" and s["action"] == "unwind" for s in hist[1]["steps"])
