@@ -56,6 +56,8 @@ def _env_definition(root: Path, env: str) -> None:
     text = text.replace("environment: staging", f"environment: {env}")
     text = text.replace("listen: 127.0.0.1:8080", f"listen: 127.0.0.1:{free_port()}")
     text = text.replace("pause: 5s", "pause: 1s").replace("probes: 40", "probes: 30")
+    # A busy shared machine must not fail a good canary on latency; error rate is what is tested.
+    text = text.replace("max_p99_ms: 500", "max_p99_ms: 5000")
     text = text.replace("drain_timeout: 10s", "drain_timeout: 3s").replace("start_timeout: 60s",
                                                                            "start_timeout: 30s")
     folder = root / "rollouts" / env
