@@ -1,0 +1,178 @@
+"""The HAProxy load balancer of one environment+service: container, network, runtime API.
+
+The LB container runs the image baked from ``images/lb`` with the generated config in a
+bind-mounted folder (``.bakery/lb/<env>-<service>/``) that also holds the admin socket,
+so this process talks to HAProxy over a unix socket without exec-ing into anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+from pathlib import Path
+
+import docker.errors
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
+
+from bakery.balancer import commands as cmd
+from bakery.balancer.config import FRONTEND_PORT, MOUNT, SOCKET_NAME, render
+from bakery.definitions.rollout import RolloutDefinition
+from bakery.engine.client import engine
+from bakery.errors import BalancerError
+from bakery.rollout.scope import CONFIG_LABEL, Scope
+
+
+class HAProxy:
+    """Runtime-API client plus the lifecycle of the LB container (created on demand)."""
+
+    def __init__(self, scope: Scope, defn: RolloutDefinition):
+        self.scope = scope
+        self.defn = defn
+
+    # -- the admin socket ---------------------------------------------------------------
+    @property
+    def socket_path(self) -> Path:
+        return self.scope.lb_dir / SOCKET_NAME
+
+    def send(self, command: str, timeout: float = 5.0) -> str:
+        """One command over the admin socket; the answer text. Errors become BalancerError."""
+        path = str(self.socket_path)
+        dirfd = None
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(timeout)
+        try:
+            if len(path) > 100:  # sun_path is ~108 bytes; reach long paths through /proc
+                dirfd = os.open(self.scope.lb_dir, os.O_RDONLY)
+                path = f"/proc/self/fd/{dirfd}/{SOCKET_NAME}"
+            sock.connect(path)
+            sock.sendall(command.encode() + b"\n")
+            chunks = []
+            while True:
+                data = sock.recv(65536)
+                if not data:
+                    break
+                chunks.append(data)
+        except OSError as exc:
+            raise BalancerError(f"cannot reach HAProxy's admin socket {self.socket_path}: {exc}; "
+                                f"is the load balancer container {self.scope.lb_container} "
+                                "running?") from exc
+        finally:
+            sock.close()
+            if dirfd is not None:
+                os.close(dirfd)
+        answer = b"".join(chunks).decode("utf-8", "replace")
+        cmd.check_answer(command, answer)
+        return answer
+
+    def run(self, commands: list[str]) -> None:
+        for command in commands:
+            self.send(command)
+
+    def stats(self) -> dict[str, cmd.ServerStat]:
+        return cmd.parse_stat(self.send(cmd.show_stat()))
+
+    def servers_state(self) -> dict[str, cmd.ServerState]:
+        return cmd.parse_servers_state(self.send(cmd.show_servers_state()))
+
+    def answers(self) -> bool:
+        try:
+            self.send("show info", timeout=2.0)
+        except BalancerError:
+            return False
+        return True
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def config_text(self) -> str:
+        return render(self.defn)
+
+    def config_hash(self) -> str:
+        return hashlib.sha256(self.config_text().encode()).hexdigest()[:16]
+
+    def container(self):  # noqa: ANN201 - docker Container or None
+        try:
+            return engine().containers.get(self.scope.lb_container)
+        except docker.errors.NotFound:
+            return None
+
+    def ensure_network(self) -> str:
+        client = engine()
+        try:
+            client.networks.get(self.scope.network)
+        except docker.errors.NotFound:
+            try:
+                client.networks.create(self.scope.network, driver="bridge",
+                                       labels=self.scope.labels("network"))
+            except docker.errors.APIError as exc:
+                raise BalancerError(f"cannot create network {self.scope.network}: {exc}") from exc
+        return self.scope.network
+
+    def ensure(self, image_id: str, serving: bool = False, on_event=None) -> None:  # noqa: ANN001
+        """Network, config and a running LB that answers on its socket. A no-op when all is there.
+
+        ``serving``: some fleet holds weight. A changed config is then NOT applied (that
+        would need a reload or a restart of a serving LB); the caller is told instead.
+        """
+        emit = on_event or (lambda kind, text: None)
+        self.ensure_network()
+        self.scope.lb_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.scope.lb_dir, 0o700)
+        cfg_path = self.scope.lb_dir / "haproxy.cfg"
+        wanted = self.config_hash()
+        current = self.container()
+        if current is not None:
+            same = (current.labels or {}).get(CONFIG_LABEL) == wanted
+            if current.status == "running" and same and self.answers():
+                return
+            if current.status == "running" and not same and serving:
+                emit("warn", "the load balancer config changed; it is applied once the service "
+                     "is not live (bakery never restarts a serving load balancer)")
+                if self.answers():
+                    return
+            if current.status != "running" and same:
+                current.start()
+                self._wait_socket()
+                return
+            current.remove(force=True)
+        cfg_path.write_text(self.config_text())
+        emit("info", f"starting load balancer {self.scope.lb_container} on {self.defn.listen}")
+        try:
+            engine().containers.run(
+                image_id, name=self.scope.lb_container, detach=True, network=self.scope.network,
+                ports={f"{FRONTEND_PORT}/tcp": (self.defn.listen_host, self.defn.listen_port)},
+                volumes={str(self.scope.lb_dir.resolve()): {"bind": MOUNT, "mode": "rw"}},
+                command=["haproxy", "-W", "-db", "-f", f"{MOUNT}/haproxy.cfg"],
+                labels={**self.scope.labels("lb"), CONFIG_LABEL: wanted},
+            )
+        except docker.errors.APIError as exc:
+            reason = exc.explanation or str(exc)
+            hint = ""
+            if "address already in use" in reason or "port is already allocated" in reason:
+                hint = (f"; {self.defn.listen} is taken: change `listen:` in "
+                        f"{self.defn.path.name} or free the port")
+            leftover = self.container()
+            if leftover is not None:
+                leftover.remove(force=True)
+            raise BalancerError(f"cannot start the load balancer: {reason}{hint}") from exc
+        self._wait_socket()
+
+    def _wait_socket(self) -> None:
+        try:
+            for attempt in Retrying(stop=stop_after_delay(30), wait=wait_fixed(0.2),
+                                    retry=retry_if_exception_type(BalancerError), reraise=True):
+                with attempt:
+                    self.send("show info", timeout=2.0)
+        except BalancerError as exc:
+            logs = ""
+            if (c := self.container()) is not None:
+                logs = c.logs(tail=15).decode("utf-8", "replace")
+            raise BalancerError(f"the load balancer did not come up: {exc}\n{logs}") from exc
+
+    def remove(self) -> None:
+        """Remove the LB container and the network (used by `bakery down` style cleanup and tests)."""
+        if (c := self.container()) is not None:
+            c.remove(force=True)
+        try:
+            engine().networks.get(self.scope.network).remove()
+        except docker.errors.NotFound:
+            pass

@@ -1,0 +1,1 @@
+"""Rollouts: plan and state machine (pure), executor (the only I/O), fleets on the engine."""

@@ -1,0 +1,384 @@
+"""Every rollout path against the real engine and HAProxy.
+
+One tmp project (built once per module: web 1.0.0 and 1.1.0, web-bad, a never-healthy
+web-sick); each test uses its own environment (its own LB, network and port), so tests do
+not depend on each other's order. Canary pauses are short, probes few, so it stays quick.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from bakery.balancer import commands as cmd
+from bakery.build.docker_builder import build
+from bakery.cli import main
+from bakery.engine import labels
+from bakery.project import Project
+from bakery.rollout.scope import PROJECT_LABEL, scope_for
+from bakery.store import builds, journal, locks, verifications
+from bakery.store.db import connect
+
+REPO = Path(__file__).resolve().parents[2]
+ENVS = ("first", "swap", "canary", "bad", "sick", "rb", "lock", "plan", "unverified", "crash")
+
+
+def mark_verified(project: Project, record: builds.BuildRecord, passed: bool = True) -> None:
+    """Stand-in for `bakery verify` until it is merged: records a verification of ``record``."""
+    conn = connect(project.db_path)
+    try:
+        verifications.record(conn, verifications.VerificationRecord(
+            record.fingerprint, f"bakery/{record.name}:{record.version}", passed,
+            journal.now(), 0.0, {"by": "tests/integration/test_rollout_paths.py mark_verified"}))
+    finally:
+        conn.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _env_definition(root: Path, env: str) -> None:
+    text = (REPO / "rollouts/staging/web.yaml").read_text()
+    text = text.replace("environment: staging", f"environment: {env}")
+    text = text.replace("listen: 127.0.0.1:8080", f"listen: 127.0.0.1:{free_port()}")
+    text = text.replace("pause: 5s", "pause: 1s").replace("probes: 40", "probes: 30")
+    # A busy shared machine must not fail a good canary on latency; error rate is what is tested.
+    text = text.replace("max_p99_ms: 500", "max_p99_ms: 5000")
+    text = text.replace("drain_timeout: 10s", "drain_timeout: 3s").replace("start_timeout: 60s",
+                                                                           "start_timeout: 30s")
+    folder = root / "rollouts" / env
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "web.yaml").write_text(text)
+
+
+@pytest.fixture(scope="module")
+def rp(docker_engine, base_image, tmp_path_factory):
+    """The shared rollout project: images built and marked verified, one env per test."""
+    root = tmp_path_factory.mktemp("rollout") / "project"
+    root.mkdir()
+    for folder in ("images", "rollouts"):
+        shutil.copytree(REPO / folder, root / folder)
+    shutil.rmtree(root / "rollouts" / "production")
+    for env in ENVS:
+        _env_definition(root, env)
+    sick = root / "images" / "web-sick"
+    shutil.copytree(root / "images" / "web", sick)
+    text = (sick / "image.yaml").read_text().replace("name: web", "name: web-sick")
+    (sick / "image.yaml").write_text(text.replace("path: /healthz", "path: /never-there"))
+    project = Project(root)
+    saved = os.environ.get("BAKERY_PROJECT")
+    os.environ["BAKERY_PROJECT"] = str(root)
+    recs = {}
+    recs["web-1.0.0"] = build(project, project.load_image("web")).record
+    web_yaml = root / "images" / "web" / "image.yaml"
+    web_yaml.write_text(web_yaml.read_text().replace("version: 1.0.0", "version: 1.1.0"))
+    recs["web-1.1.0"] = build(project, project.load_image("web")).record
+    recs["web-bad"] = build(project, project.load_image("web-bad")).record
+    recs["web-sick"] = build(project, project.load_image("web-sick")).record
+    for rec in recs.values():
+        mark_verified(project, rec)
+    yield project, recs
+    if saved is None:
+        os.environ.pop("BAKERY_PROJECT", None)
+    else:
+        os.environ["BAKERY_PROJECT"] = saved
+    pid = scope_for(project, "x", "web").project_id
+    for c in docker_engine.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}={pid}"}):
+        c.remove(force=True)
+    for net in docker_engine.networks.list(filters={"label": f"{PROJECT_LABEL}={pid}"}):
+        net.remove()
+
+
+def bakery(project: Project, *args: str):
+    result = CliRunner().invoke(main, ["--project", str(project.root), *args], catch_exceptions=False)
+    return result
+
+
+def url(project: Project, env: str) -> str:
+    defn = project.load_rollout(env, "web")
+    return f"http://127.0.0.1:{defn.listen_port}/"
+
+
+def version_at(project: Project, env: str) -> str:
+    page = httpx.get(url(project, env) + "version", timeout=5)
+    assert page.status_code == 200, page.text
+    return page.text.strip()
+
+
+def fleet_snapshot(docker_engine, project: Project, env: str, version: str) -> dict[str, tuple]:
+    scope = scope_for(project, env, "web")
+    found = {}
+    for c in docker_engine.containers.list(all=True, filters={"label": scope.label_filter("service")}):
+        if c.labels[labels.IMAGE_VERSION] == version:
+            found[c.id] = (c.attrs["State"]["StartedAt"], c.attrs["RestartCount"], c.status)
+    return found
+
+
+def lb_stats(project: Project, env: str) -> dict[str, cmd.ServerStat]:
+    from bakery.balancer.haproxy import HAProxy
+
+    return HAProxy(scope_for(project, env, "web"), project.load_rollout(env, "web")).stats()
+
+
+class Load:
+    """Requests through the load balancer from a thread; every answer is kept."""
+
+    def __init__(self, target: str):
+        self.target = target
+        self.codes: list[int] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        with httpx.Client(timeout=5) as client:
+            while not self.stop.is_set():
+                try:
+                    self.codes.append(client.get(self.target).status_code)
+                except httpx.HTTPError:
+                    self.codes.append(-1)
+
+    def __enter__(self) -> Load:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(timeout=10)
+
+
+def test_first_rollout_then_same_image_is_a_noop(rp, docker_engine):
+    project, recs = rp
+    first = bakery(project, "rollout", "web", "--env", "first", "--image", "1.0.0")
+    assert first.exit_code == 0, first.output
+    assert url(project, "first") in first.output
+    assert version_at(project, "first") == "1.0.0"
+    scope = scope_for(project, "first", "web")
+    containers = docker_engine.containers.list(filters={"label": scope.label_filter("service")})
+    assert len(containers) == 2
+    for c in containers:
+        lab = c.labels
+        assert lab[labels.ENV] == "first" and lab[labels.SERVICE] == "web" and lab[labels.COLOUR] == "blue"
+        assert lab[labels.IMAGE_VERSION] == "1.0.0"
+        assert lab[labels.FINGERPRINT] == recs["web-1.0.0"].fingerprint
+        assert lab[labels.ROLLOUT_ID]
+    again = bakery(project, "rollout", "web", "--env", "first", "--image", "1.0.0")
+    assert again.exit_code == 0 and "already live" in again.output
+    assert {c.id for c in docker_engine.containers.list(
+        filters={"label": scope.label_filter("service")})} == {c.id for c in containers}
+    hist = json.loads(bakery(project, "history", "web", "--env", "first", "--json").output)["history"]
+    assert [(h["status"], h["version"]) for h in hist] == [("succeeded", "1.0.0")]
+
+
+def test_blue_green_swap_loses_no_request_and_keeps_blue(rp, docker_engine):
+    project, _ = rp
+    assert bakery(project, "rollout", "web", "--env", "swap", "--image", "1.0.0").exit_code == 0
+    blue = fleet_snapshot(docker_engine, project, "swap", "1.0.0")
+    with Load(url(project, "swap")) as load:
+        time.sleep(0.3)
+        result = bakery(project, "rollout", "web", "--env", "swap", "--image", "1.1.0")
+        time.sleep(0.3)
+    assert result.exit_code == 0, result.output
+    assert version_at(project, "swap") == "1.1.0"
+    assert load.codes and set(load.codes) == {200}, f"failed answers: {[c for c in load.codes if c != 200]}"
+    # Invariant 1: blue was never restarted or changed, and it is kept running for rollback.
+    assert fleet_snapshot(docker_engine, project, "swap", "1.0.0") == blue
+    stats = lb_stats(project, "swap")
+    assert stats["blue1"].in_maint and stats["green1"].status.startswith("UP")
+    status = json.loads(bakery(project, "status", "--env", "swap", "--json").output)["services"][0]
+    assert status["live"]["version"] == "1.1.0" and status["standby"]["version"] == "1.0.0"
+
+
+def test_canary_success_prints_each_verdict(rp):
+    project, _ = rp
+    assert bakery(project, "rollout", "web", "--env", "canary", "--image", "1.0.0").exit_code == 0
+    result = bakery(project, "rollout", "web", "--env", "canary", "--image", "1.1.0", "--canary", "--json")
+    assert result.exit_code == 0, result.output
+    events = [json.loads(line) for line in result.output.splitlines() if line.startswith('{"event"')]
+    verdicts = [e for e in events if e["event"] == "verdict"]
+    assert [(v["weight"], v["outcome"]) for v in verdicts] == [(10, "pass"), (50, "pass")]
+    assert all(v["samples"] >= v["min_requests"] and v["probes"] == 30 for v in verdicts)
+    weights = [e["green_percent"] for e in events if e["event"] == "weights"]
+    assert weights == [10, 50, 100]
+    assert version_at(project, "canary") == "1.1.0"
+
+
+def test_bad_canary_is_rolled_back_automatically(rp, docker_engine):
+    project, recs = rp
+    assert bakery(project, "rollout", "web", "--env", "bad", "--image", "1.0.0").exit_code == 0
+    blue = fleet_snapshot(docker_engine, project, "bad", "1.0.0")
+    result = bakery(project, "rollout", "web", "--env", "bad", "--image", "web-bad:1.0.0", "--canary")
+    assert result.exit_code == 1
+    assert "analysis step 1 (10%): fail" in result.output and "error rate" in result.output
+    assert version_at(project, "bad") == "1.0.0"
+    assert fleet_snapshot(docker_engine, project, "bad", "1.0.0") == blue
+    scope = scope_for(project, "bad", "web")
+    left = docker_engine.containers.list(all=True, filters={"label": scope.label_filter("service")})
+    assert all(c.labels[labels.FINGERPRINT] != recs["web-bad"].fingerprint for c in left)
+    stats = lb_stats(project, "bad")
+    assert all(stats[f"green{i}"].in_maint for i in (1, 2))
+    assert all(stats[f"blue{i}"].weight == 100 for i in (1, 2))
+    hist = json.loads(bakery(project, "history", "web", "--env", "bad", "--json").output)["history"]
+    assert hist[0]["status"] == "failed" and "canary analysis" in hist[0]["reason"]
+
+
+def test_unhealthy_green_never_gets_traffic(rp, docker_engine):
+    project, recs = rp
+    assert bakery(project, "rollout", "web", "--env", "sick", "--image", "1.0.0").exit_code == 0
+    result = bakery(project, "rollout", "web", "--env", "sick", "--image", "web-sick:1.0.0")
+    assert result.exit_code == 1
+    assert "not healthy" in result.output and "health=unhealthy" in result.output  # the health log
+    assert version_at(project, "sick") == "1.0.0"
+    scope = scope_for(project, "sick", "web")
+    left = docker_engine.containers.list(all=True, filters={"label": scope.label_filter("service")})
+    assert all(c.labels[labels.FINGERPRINT] != recs["web-sick"].fingerprint for c in left)
+    stats = lb_stats(project, "sick")
+    assert all(stats[f"green{i}"].stot == 0 and stats[f"green{i}"].in_maint for i in (1, 2))
+
+
+def test_manual_rollback_never_touches_the_fleet_it_returns_to(rp, docker_engine):
+    project, _ = rp
+    assert bakery(project, "rollout", "web", "--env", "rb", "--image", "1.0.0").exit_code == 0
+    assert bakery(project, "rollout", "web", "--env", "rb", "--image", "1.1.0").exit_code == 0
+    old = fleet_snapshot(docker_engine, project, "rb", "1.0.0")
+    assert old and all(state[2] == "running" for state in old.values())
+    with Load(url(project, "rb")) as load:
+        time.sleep(0.3)
+        result = bakery(project, "rollback", "web", "--env", "rb")
+        time.sleep(0.3)
+    assert result.exit_code == 0, result.output
+    assert version_at(project, "rb") == "1.0.0"
+    assert set(load.codes) == {200}
+    assert fleet_snapshot(docker_engine, project, "rb", "1.0.0") == old
+    status = json.loads(bakery(project, "status", "--env", "rb", "--json").output)["services"][0]
+    assert status["live"]["version"] == "1.0.0" and status["standby"]["version"] == "1.1.0"
+    # And forward again: the rolled-back-from fleet is now the rollback target.
+    assert bakery(project, "rollback", "web", "--env", "rb").exit_code == 0
+    assert version_at(project, "rb") == "1.1.0"
+
+
+def test_lock_contention_and_takeover(rp, docker_engine):
+    project, _ = rp
+    scope = scope_for(project, "lock", "web")
+    conn = connect(project.db_path)
+    now = time.time()
+    conn.execute("INSERT INTO locks (key, token, owner, host, pid, acquired, heartbeat, expires, purpose)"
+                 " VALUES (?,?,?,?,?,?,?,?,?)",
+                 (scope.lock_key, "other", "alice", socket.gethostname(), os.getpid(), now, now, now + 60,
+                  "rollout web 9.9.9"))
+    busy = bakery(project, "rollout", "web", "--env", "lock", "--image", "1.0.0")
+    assert busy.exit_code == 1
+    assert f"locked by alice on {socket.gethostname()} (pid {os.getpid()})" in busy.output
+    assert not docker_engine.containers.list(all=True, filters={"label": scope.label_filter("service")})
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True)
+    conn.execute("UPDATE locks SET pid = ? WHERE key = ?", (int(dead.stdout), scope.lock_key))
+    taken = bakery(project, "rollout", "web", "--env", "lock", "--image", "1.0.0")
+    assert taken.exit_code == 0, taken.output
+    assert "taking over the lock" in taken.output and "is gone" in taken.output
+    assert locks.get(conn, scope.lock_key) is None  # released after the rollout
+    conn.close()
+
+
+def test_plan_changes_nothing(rp, docker_engine):
+    project, _ = rp
+    assert bakery(project, "rollout", "web", "--env", "plan", "--image", "1.0.0").exit_code == 0
+    scope = scope_for(project, "plan", "web")
+
+    def snapshot():
+        conn = connect(project.db_path)
+        try:
+            tables = {t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+                      for t in ("rollouts", "rollout_steps", "locks", "verifications", "builds")}
+        finally:
+            conn.close()
+        containers = sorted((c.id, c.status) for c in docker_engine.containers.list(
+            all=True, filters={"label": f"{PROJECT_LABEL}={scope.project_id}"}))
+        servers = {n: (s.status, s.weight, s.addr) for n, s in lb_stats(project, "plan").items()}
+        return tables, containers, servers
+
+    before = snapshot()
+    result = bakery(project, "rollout", "web", "--env", "plan", "--image", "1.1.0", "--canary", "--plan")
+    assert result.exit_code == 0, result.output
+    for text in ("canary step 1: green weight 10, blue weight 90", "canary step 2: green weight 50",
+                 "expected duration", "rollback path", "drain blue"):
+        assert text in result.output
+    assert snapshot() == before
+
+
+def test_unverified_image_is_refused_with_the_command_to_run(rp, docker_engine):
+    project, recs = rp
+    mark_verified(project, recs["web-bad"], passed=False)
+    try:
+        result = bakery(project, "rollout", "web", "--env", "unverified", "--image", "web-bad:1.0.0")
+    finally:
+        mark_verified(project, recs["web-bad"])
+    assert result.exit_code == 1
+    assert "bakery verify web-bad:1.0.0" in result.output
+    scope = scope_for(project, "unverified", "web")
+    assert not docker_engine.containers.list(all=True, filters={"label": scope.label_filter("service")})
+
+
+def test_missing_secret_and_production_confirmation_change_nothing(rp, docker_engine):
+    project, _ = rp
+    path = project.rollout_path("unverified", "web")
+    original = path.read_text()
+    path.write_text(original + "secrets: [API_TOKEN]\n")
+    try:
+        result = bakery(project, "rollout", "web", "--env", "unverified", "--image", "1.0.0")
+    finally:
+        path.write_text(original)
+    assert result.exit_code == 2 and "BAKERY_SECRET_API_TOKEN" in result.output
+    prod = project.root / "rollouts" / "production"
+    prod.mkdir()
+    (prod / "web.yaml").write_text((REPO / "rollouts/production/web.yaml").read_text().replace(
+        "127.0.0.1:8090", f"127.0.0.1:{free_port()}"))
+    try:
+        refused = bakery(project, "rollout", "web", "--env", "production")
+    finally:
+        shutil.rmtree(prod)
+    assert refused.exit_code == 2 and "--yes" in refused.output
+    scope = scope_for(project, "unverified", "web")
+    assert not docker_engine.containers.list(all=True, filters={"label": scope.label_filter("service")})
+
+
+def test_interrupted_rollout_is_unwound_by_the_next_run(rp, docker_engine):
+    """Invariant 4: kill -9 mid-canary; the next run takes the dead lock over, unwinds, goes on."""
+    project, recs = rp
+    assert bakery(project, "rollout", "web", "--env", "crash", "--image", "1.0.0").exit_code == 0
+    blue = fleet_snapshot(docker_engine, project, "crash", "1.0.0")
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "bakery"), "--project", str(project.root),
+                             "rollout",
+                             "web", "--env", "crash", "--image", "1.1.0", "--canary", "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    for line in proc.stdout:
+        if line.startswith('{"event": "weights"'):
+            proc.kill()  # SIGKILL: no cleanup, the lock and the journal say "running"
+            break
+    proc.wait()
+    proc.stdout.close()
+    stats = lb_stats(project, "crash")
+    assert stats["green1"].weight > 0  # the canary really held weight when it died
+    status = json.loads(bakery(project, "status", "--env", "crash", "--json").output)["services"][0]
+    assert status["live"]["version"] == "1.0.0" and status["standby"] is None and status["lock"]
+    result = bakery(project, "rollout", "web", "--env", "crash", "--image", "1.1.0")
+    assert result.exit_code == 0, result.output
+    assert "taking over the lock" in result.output and "was unwound" in result.output
+    assert version_at(project, "crash") == "1.1.0"
+    assert fleet_snapshot(docker_engine, project, "crash", "1.0.0") == blue
+    hist = json.loads(bakery(project, "history", "web", "--env", "crash", "--json").output)["history"]
+    assert [h["status"] for h in hist] == ["succeeded", "unwound", "succeeded"]
+    assert any(s["phase"] == "recovery" and s["action"] == "unwind" for s in hist[1]["steps"])

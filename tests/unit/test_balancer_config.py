@@ -1,0 +1,33 @@
+"""The generated haproxy.cfg: slots for both colours, runtime socket, no-loss retry settings."""
+
+from pathlib import Path
+
+from bakery.balancer.config import render
+from bakery.definitions.rollout import load_rollout
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_render_staging():
+    text = render(load_rollout(REPO / "rollouts/staging/web.yaml"))
+    assert "stats socket /etc/bakery-lb/admin.sock mode 660 level admin" in text
+    assert "server-template blue 1-20 127.0.0.1:8080" in text
+    assert "server-template green 1-20 127.0.0.1:8080" in text
+    assert "init-addr none disabled weight 0 check inter 500ms" in text
+    assert "rise 2 fall 2" in text
+    assert "option httpchk GET /healthz" in text
+    for line in ("option redispatch 1", "retries 3", "retry-on conn-failure empty-response",
+                 "http-reuse safe", "bind *:8080", "monitor-uri /healthz", "balance roundrobin"):
+        assert line in text
+
+
+def test_render_depends_on_health_not_on_replicas(tmp_path):
+    src = (REPO / "rollouts/staging/web.yaml").read_text()
+    a = tmp_path / "staging" / "web.yaml"
+    a.parent.mkdir()
+    a.write_text(src)
+    first = render(load_rollout(a))
+    a.write_text(src.replace("replicas: 2", "replicas: 5"))
+    assert render(load_rollout(a)) == first  # a replica change never needs a reload
+    a.write_text(src.replace("path: /healthz", "path: /ready"))
+    assert "option httpchk GET /ready" in render(load_rollout(a))
