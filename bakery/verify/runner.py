@@ -45,22 +45,55 @@ def _normal(data: Any) -> str:
     return json.dumps(data, sort_keys=True, default=list)
 
 
-def select_build(project: Project, defn: ImageDefinition, version: str | None,
-                 emit: EventSink) -> builds.BuildRecord:
-    """The build to verify: the newest of ``version`` (or of any version). An image never built
-    is built first when it is the definition's current version; an unknown old version is a
-    UsageError (bakery cannot rebuild the past)."""
+def current_fingerprint(defn: ImageDefinition) -> str | None:
+    """The fingerprint `bakery build` would give the definition now, when the base is local."""
+    from bakery import RECIPE_VERSION
+    from bakery.engine.base import find_local
+
+    try:
+        base_id = find_local(defn.base)
+        if base_id is None:
+            return None
+        return fpmod.fingerprint(defn, fpmod.file_digests(defn), base_id, RECIPE_VERSION)
+    except (OSError, ValueError, docker.errors.DockerException):
+        return None
+
+
+def choose(records: list[builds.BuildRecord], current_fp: str | None) -> builds.BuildRecord | None:
+    """Of a name's builds (newest first), the one of the current definition, else the newest. Pure."""
+    for record in records:
+        if record.fingerprint == current_fp:
+            return record
+    return records[0] if records else None
+
+
+def select_build(project: Project, defn: ImageDefinition, version: str | None, emit: EventSink,
+                 fingerprint: str | None = None) -> builds.BuildRecord:
+    """The build to verify.
+
+    - ``fingerprint``: exactly that build.
+    - ``version``: the newest build of that version.
+    - neither: the build of the definition as it is now, else the newest build (with a note).
+    A name never built is built first (it is the definition's current version); an unknown
+    old version is a UsageError: bakery cannot rebuild the past."""
     conn = connect(project.db_path)
     try:
+        if fingerprint is not None:
+            record = builds.get(conn, fingerprint)
+            if record is None or record.name != defn.name:
+                raise UsageError(f"no build of {defn.name} with fingerprint {fingerprint[:12]} "
+                                 "is recorded; run `bakery build " + defn.name + "`")
+            return record
         records = builds.find(conn, defn.name, version)
         known = sorted({r.version for r in builds.find(conn, defn.name)})
     finally:
         conn.close()
     if records:
-        record = records[0]
-        if version is None and record.definition and \
-                _normal(record.definition) != _normal(json.loads(_normal(defn.normalised()))):
-            emit("info", f"note: images/{defn.name}/image.yaml changed since this build; "
+        current = current_fingerprint(defn) if version is None else None
+        record = choose(records, current)
+        assert record is not None
+        if version is None and current is not None and record.fingerprint != current:
+            emit("info", f"note: images/{defn.name}/image.yaml changed since its newest build; "
                          f"run `bakery build {defn.name}` to verify the change")
         return record
     if version is None or version == defn.version:
@@ -96,14 +129,14 @@ def make_test_secrets(names: list[str]) -> dict[str, str]:
 
 
 def verify(project: Project, name: str, version: str | None = None, *,
-           junit_path: Path | None = None, on_event: EventSink | None = None) -> VerifyReport:
-    """Verify the newest build of ``name`` (or of ``name`` ``version``) and record the result.
-
-    Returns the report whether it passed or not; raises only when verification could not run.
-    """
+           junit_path: Path | None = None, on_event: EventSink | None = None,
+           fingerprint: str | None = None) -> VerifyReport:
+    """Verify a build of ``name`` (see select_build for which) and record the result against
+    its fingerprint. Returns the report whether it passed or not; raises only when the
+    verification could not run (UsageError, EngineError, VerifyError)."""
     emit = on_event or (lambda kind, text: None)
     defn = project.load_image(name)
-    record = select_build(project, defn, version, emit)
+    record = select_build(project, defn, version, emit, fingerprint)
     _ensure_image(record)
     definition = record.definition or json.loads(_normal(defn.normalised()))
     run_id = secrets.token_hex(4)
