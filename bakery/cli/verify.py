@@ -90,8 +90,12 @@ def verify(ctx: Context, ref: str, junit_path: Path | None, as_json: bool) -> No
         print_failures(report)
         console.print(outcome_line(report), highlight=False, soft_wrap=True)
     if not report.passed:
+        # Printed here rather than raised: check names hold brackets, which the shared error
+        # printer would read as rich markup.
         failing = ", ".join(c.name for c in report.failures)
-        raise VerifyError(f"{report.name} {report.version} failed verification: {failing}")
+        err_console.print(f"[bold red]error:[/] {escape(report.name)} {report.version} failed "
+                          f"verification: {escape(failing)}", highlight=False, soft_wrap=True)
+        raise click.exceptions.Exit(VerifyError.exit_code)
 
 
 @main.command()
