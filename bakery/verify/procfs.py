@@ -91,6 +91,27 @@ def expected_uid(user: str, passwd: dict[str, int]) -> int | None:
 SHELLS = {"sh", "bash", "dash", "ash"}
 
 
+def _script_programs(script: str) -> list[str]:
+    """Programs a shell script may leave as PID 1: its first command and any `exec`ed one."""
+    words = script.replace(";", " ; ").replace("&&", " && ").replace("||", " || ").split()
+    found = []
+    expect, first, execed = True, True, False
+    for word in words:
+        if word in (";", "&&", "||"):
+            expect, execed = True, False
+        elif not expect:
+            continue
+        elif word == "exec":
+            execed = True
+        elif "=" in word and not word.startswith(("/", "-")):
+            continue  # VAR=value before the command
+        else:
+            if first or execed:
+                found.append(posixpath.basename(word.strip("'\"")))
+            expect, first, execed = False, False, False
+    return found
+
+
 def expected_programs(entrypoint: list[str] | None, cmd: list[str] | None) -> list[str]:
     """Program names PID 1 may show: the entrypoint's or the command's, seen through `sh -c`."""
     names = []
@@ -98,16 +119,10 @@ def expected_programs(entrypoint: list[str] | None, cmd: list[str] | None) -> li
         if not argv:
             continue
         program = posixpath.basename(argv[0])
+        names.append(program)
         if program in SHELLS and len(argv) >= 3 and argv[1] == "-c":
-            words = argv[2].split()
-            while words and (words[0] == "exec" or "=" in words[0]):
-                words.pop(0)
-            names.append(program)
-            if words:
-                names.append(posixpath.basename(words[0]))
-        else:
-            names.append(program)
-    return names
+            names.extend(_script_programs(argv[2]))
+    return list(dict.fromkeys(names))
 
 
 def process_matches(comm: str, cmdline: list[str], programs: list[str]) -> bool:

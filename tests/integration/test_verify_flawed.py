@@ -37,13 +37,16 @@ def leftovers(name: str = NAME) -> tuple[list[str], list[str]]:
 @pytest.fixture(scope="module")
 def flawed(tmp_path_factory, docker_engine, base_image) -> Project:
     """web, but nginx listens on 8081 while the definition (and its health check) say 8080,
-    and a private key has been left in the image."""
+    a private key has been left in the image, and the start command writes a secret to disk."""
     root = tmp_path_factory.mktemp("flawed") / "project"
     shutil.copytree(REPO / "images" / "web", root / "images" / NAME)
     yaml_path = root / "images" / NAME / "image.yaml"
     yaml_path.write_text(yaml_path.read_text().replace("name: web", f"name: {NAME}").replace(
         "  - src: files/index.html.in",
-        "  - src: files/deploy.key\n    dest: /etc/nginx/deploy.key\n  - src: files/index.html.in"))
+        "  - src: files/deploy.key\n    dest: /etc/nginx/deploy.key\n  - src: files/index.html.in").replace(
+        'cmd: [nginx, -g, "daemon off;"]',
+        'secrets: [API_TOKEN]\n'
+        'cmd: printf %s "$API_TOKEN" > /tmp/token && exec nginx -g "daemon off;"'))
     conf = root / "images" / NAME / "files" / "nginx.conf"
     conf.write_text(conf.read_text().replace("listen 8080;", "listen 8081;"))
     (root / "images" / NAME / "files" / "deploy.key").write_text(
@@ -73,7 +76,11 @@ def test_flawed_image_fails_with_a_readable_report(flawed, tmp_path):
     assert "FAILED flawed: no_private_keys" in out and "/etc/nginx/deploy.key" in out
     assert "error: flawed 1.0.0 failed verification:" in out
     assert "Traceback" not in out
-    assert "declared_user" not in out.split("failed verification:")[1]  # what works is not blamed
+    assert "FAILED flawed: no_secret_values" in out
+    assert "secret value: /tmp/token (value of API_TOKEN)" in out
+    assert "bakery-test-api_token-" not in out  # the value itself is never shown
+    failing = out.split("failed verification:")[1]
+    assert "declared_user" not in failing and "main_process" not in failing  # what works is not blamed
     assert leftovers() == ([], [])
     assert "port_listening[8080]" in junit_path.read_text()
     conn = connect(flawed.db_path)

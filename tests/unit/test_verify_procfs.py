@@ -47,6 +47,8 @@ def test_expected_programs_see_through_a_shell():
     assert procfs.expected_programs(None, ["/bin/sh", "-c", "exec FOO=1 /usr/sbin/haproxy -f x"]) == \
         ["sh", "haproxy"]
     assert procfs.expected_programs(["/entry.sh"], ["app"]) == ["entry.sh", "app"]
+    script = 'printf %s "$TOKEN" > /tmp/t && exec nginx -g "daemon off;"'
+    assert procfs.expected_programs(None, ["/bin/sh", "-c", script]) == ["sh", "printf", "nginx"]
 
 
 def test_process_matches_rewritten_titles_and_comm():
