@@ -87,6 +87,19 @@ def shielded() -> Iterator[None]:
             signal.signal(sig, old)
 
 
+@contextlib.contextmanager
+def deferred() -> Iterator[None]:
+    """Hold Ctrl-C/SIGTERM back while creating things on the engine: a request cut off mid-way
+    can leave a container the engine creates after we gave up looking for it. The held signal
+    is delivered as soon as the object is known, so cleanup can find it."""
+    sigs = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 class Throwaway:
     """Network + container for one verification run. Use as a context manager."""
 
@@ -120,13 +133,16 @@ class Throwaway:
     def start(self) -> None:
         client = engine()
         try:
-            # internal: the container reaches nothing outside; the host still reaches it.
-            self.network = client.networks.create(self.network_name, driver="bridge", internal=True,
-                                                  labels=self.labels, check_duplicate=True)
-            self.container = client.containers.run(
-                self.image_id, detach=True, name=self.container_name, network=self.network_name,
-                environment=self.env, labels=self.labels, publish_all_ports=False,
-            )
+            with deferred():
+                # internal: the container reaches nothing outside; the host still reaches it.
+                self.network = client.networks.create(self.network_name, driver="bridge",
+                                                      internal=True, labels=self.labels,
+                                                      check_duplicate=True)
+            with deferred():
+                self.container = client.containers.create(
+                    self.image_id, detach=True, name=self.container_name,
+                    network=self.network_name, environment=self.env, labels=self.labels)
+            self.container.start()
         except docker.errors.APIError as exc:
             raise EngineError(f"cannot start a throwaway container for {self.name}: "
                               f"{exc.explanation or exc}") from exc
@@ -193,5 +209,5 @@ class Throwaway:
 
 def leftovers() -> list[str]:
     """Names of verification containers still present (for tests and `bakery verify --cleanup`)."""
-    found = engine().containers.list(all=True, filters={"label": f"{labels.ROLE}={ROLE}"})
-    return [c.name for c in found]
+    found = engine().api.containers(all=True, filters={"label": f"{labels.ROLE}={ROLE}"})
+    return [c["Names"][0].lstrip("/") for c in found]

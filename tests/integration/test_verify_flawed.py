@@ -29,8 +29,9 @@ NAME = "flawed"
 
 def leftovers(name: str = NAME) -> tuple[list[str], list[str]]:
     filters = {"label": [f"{labels.ROLE}=verify", f"{labels.IMAGE_NAME}={name}"]}
-    containers = [c.name for c in engine().containers.list(all=True, filters=filters)]
-    networks = [n.name for n in engine().networks.list(filters=filters)]
+    # The low-level listing: no per-container inspect that could race with a removal.
+    containers = [c["Names"][0].lstrip("/") for c in engine().api.containers(all=True, filters=filters)]
+    networks = [n["Name"] for n in engine().api.networks(filters=filters)]
     return containers, networks
 
 
@@ -105,6 +106,7 @@ def test_json_report_of_a_failure(flawed):
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_interrupted_run_removes_its_container(flawed, sig):
+    assert leftovers() == ([], [])
     env = {**os.environ, "BAKERY_PROJECT": str(flawed.root)}
     proc = subprocess.Popen([BAKERY, "verify", NAME], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
