@@ -208,6 +208,6 @@ class Throwaway:
 
 
 def leftovers() -> list[str]:
-    """Names of verification containers still present (for tests and `bakery verify --cleanup`)."""
+    """Names of verification containers still present (any run); for tests and diagnostics."""
     found = engine().api.containers(all=True, filters={"label": f"{labels.ROLE}={ROLE}"})
     return [c["Names"][0].lstrip("/") for c in found]
