@@ -1,6 +1,13 @@
 """The `bakery` command line. Each module below adds its commands to ``app.main``."""
 
-from bakery.cli import base, build, definitions, images, rollout  # noqa: F401 - registers commands
+from bakery.cli import (  # noqa: F401 - registers commands
+    base,
+    build,
+    definitions,
+    images,
+    rollout,
+    verify,
+)
 from bakery.cli.app import main, run
 
 __all__ = ["main", "run"]

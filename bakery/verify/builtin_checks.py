@@ -1,0 +1,193 @@
+"""Checks every image gets, derived from its definition as built. Collected by the child pytest
+session next to the image's own tests (so they share one report and one JUnit file).
+
+They read /proc and files rather than calling ps or ss, so they work on small images; when
+a tool they do need is missing, the failure says which one.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import shlex
+
+import httpx
+import pytest
+
+from bakery.verify import procfs, secretscan
+from bakery.verify.context import VerifyContext
+from bakery.verify.plugin import record_probe
+
+
+def run(host, command: str, tool: str):
+    """Run ``command``; fail plainly when the image lacks ``tool`` (or a shell)."""
+    result = host.run(command)
+    if result.rc in (126, 127) and ("not found" in result.stderr or "executable file" in result.stderr):
+        pytest.fail(f"`{tool}` is not available in the image (needed for this check): "
+                    f"{result.stderr.strip()}")
+    return result
+
+
+def test_healthcheck_status(verify_context: VerifyContext) -> None:
+    if not verify_context.healthcheck:
+        pytest.skip("no healthcheck declared")
+    from bakery.engine.client import engine
+
+    container = engine().containers.get(verify_context.container_id)
+    health = container.attrs["State"].get("Health") or {}
+    status = health.get("Status", "none")
+    last = (health.get("Log") or [{}])[-1]
+    record_probe("docker inspect --format '{{json .State.Health}}' " + verify_context.container_name,
+                 int(last.get("ExitCode", -1)) if last else -1, last.get("Output", ""))
+    assert status == "healthy", (f"the engine reports the container {status!r}; its last health probe "
+                                 f"exited {last.get('ExitCode')} with: {last.get('Output', '').strip()!r}")
+
+
+def test_healthcheck_answers(verify_context: VerifyContext, host) -> None:
+    hc = verify_context.healthcheck
+    if not hc:
+        pytest.skip("no healthcheck declared")
+    timeout = float(hc.get("timeout") or 3.0)
+    if hc.get("http_path"):
+        url = f"http://{verify_context.ip}:{hc['http_port']}{hc['http_path']}"
+        try:
+            response = httpx.get(url, timeout=timeout)
+        except httpx.HTTPError as exc:
+            record_probe(f"GET {url}", 1, "", f"{type(exc).__name__}: {exc}")
+            pytest.fail(f"GET {url} did not answer within {timeout}s: {type(exc).__name__}: {exc}")
+        record_probe(f"GET {url}", 0 if response.status_code == 200 else 1,
+                     f"HTTP {response.status_code}\n{response.text[:2000]}")
+        assert response.status_code == 200, f"GET {url} answered {response.status_code}, not 200"
+    else:
+        argv = hc["command"]
+        script = argv[2] if len(argv) == 3 and argv[1] == "-c" else shlex.join(argv)
+        result = host.run(script)
+        assert result.rc == 0, f"the health command exited {result.rc}"
+
+
+def test_package_installed(declared_package: str, verify_context: VerifyContext, host) -> None:
+    recorded = verify_context.packages.get(declared_package)
+    result = run(host, f"dpkg-query -W -f '${{Status}}|${{Version}}' {shlex.quote(declared_package)}",
+                 "dpkg-query")
+    status, _, version = result.stdout.partition("|")
+    assert result.rc == 0 and status.endswith(" installed"), \
+        f"package {declared_package} is not installed"
+    assert recorded, f"the build recorded no version of {declared_package} (rebuild the image)"
+    assert version == recorded, \
+        f"package {declared_package} is {version}, but the build recorded {recorded}"
+
+
+def test_port_listening(declared_port: int, host) -> None:
+    result = run(host, "cat /proc/net/tcp /proc/net/tcp6", "cat")
+    listeners = procfs.parse_net_tcp(result.stdout)
+    reachable = procfs.reachable_ports(listeners)
+    shown = ", ".join(f"{x.address}:{x.port}" for x in listeners) or "nothing"
+    assert declared_port in reachable, \
+        f"nothing listens on port {declared_port} on a reachable address (listening: {shown})"
+
+
+def test_declared_user(verify_context: VerifyContext, host) -> None:
+    passwd = procfs.parse_passwd(run(host, "cat /etc/passwd", "cat").stdout)
+    status = procfs.parse_status(run(host, "cat /proc/1/status", "cat").stdout)
+    uid = procfs.effective_uid(status)
+    user = verify_context.user
+    if not user:
+        names = [n for n, u in passwd.items() if u == uid]
+        pytest.skip(f"no user declared; the main process runs as uid {uid} ({', '.join(names) or '?'})")
+    want = procfs.expected_uid(user, passwd)
+    assert want is not None, f"the declared user {user!r} does not exist in /etc/passwd"
+    assert uid == want, f"the main process runs as uid {uid}, not as {user} (uid {want})"
+
+
+def test_main_process(verify_context: VerifyContext, host) -> None:
+    status = procfs.parse_status(run(host, "cat /proc/1/status", "cat").stdout)
+    cmdline = procfs.parse_cmdline(run(host, "cat /proc/1/cmdline", "cat").stdout)
+    defn = verify_context.definition
+    programs = procfs.expected_programs(defn.get("entrypoint"), defn.get("cmd"))
+    state = status.get("State", "?")
+    assert not state.startswith(("Z", "X")), f"the main process (PID 1) is {state}"
+    assert procfs.process_matches(status.get("Name", ""), cmdline, programs), (
+        f"PID 1 is {status.get('Name')!r} ({' '.join(cmdline)!r}), "
+        f"expected one of {', '.join(programs)}")
+
+
+@pytest.fixture(scope="module")
+def filesystem_findings(verify_context: VerifyContext) -> list[secretscan.Finding]:
+    """One scan of the container's filesystem, through the engine (no tool in the image needed)."""
+    import docker.errors
+
+    from bakery.engine.client import engine
+
+    container = engine().containers.get(verify_context.container_id)
+    secrets = verify_context.secret_values
+    names = {value: name for name, value in secrets.items()}
+    dests = [f["dest"] for f in verify_context.definition.get("files") or []]
+    findings: list[secretscan.Finding] = []
+    scanned = []
+    for folder in secretscan.scan_dirs(dests):
+        try:
+            stream, _ = container.get_archive(folder)
+        except docker.errors.NotFound:
+            continue
+        scanned.append(folder)
+        # The archive names entries relative to the folder's parent ("www/html/...").
+        findings.extend(secretscan.scan_tar(_Reader(stream), secrets.values(), names,
+                                            parent=posixpath.dirname(folder)))
+    findings.extend(secretscan.scan_text(container.logs().decode("utf-8", "replace"), secrets,
+                                         "container log"))
+    record_probe("engine export of " + " ".join(scanned), 1 if findings else 0,
+                 "\n".join(str(f) for f in findings))
+    return findings
+
+
+class _Reader:
+    """A file-like view of the engine's chunk iterator, for tarfile's streaming mode."""
+
+    def __init__(self, chunks):
+        self._chunks = iter(chunks)
+        self._buffer = b""
+
+    def read(self, size: int = -1) -> bytes:
+        while size < 0 or len(self._buffer) < size:
+            try:
+                self._buffer += next(self._chunks)
+            except StopIteration:
+                break
+        if size < 0:
+            data, self._buffer = self._buffer, b""
+        else:
+            data, self._buffer = self._buffer[:size], self._buffer[size:]
+        return data
+
+
+def _only(findings: list[secretscan.Finding], kind: str) -> list[str]:
+    return [str(f) for f in findings if f.kind == kind]
+
+
+def test_no_private_keys(filesystem_findings) -> None:
+    found = _only(filesystem_findings, "private key")
+    assert not found, "private key(s) baked into the image: " + "; ".join(found)
+
+
+def test_no_credential_files(filesystem_findings) -> None:
+    found = _only(filesystem_findings, "credentials file")
+    assert not found, "credentials file(s) in the image: " + "; ".join(found)
+
+
+def test_no_secret_values(filesystem_findings, verify_context: VerifyContext) -> None:
+    if not verify_context.secret_values:
+        pytest.skip("no secrets declared")
+    found = _only(filesystem_findings, "secret value")
+    assert not found, "a secret's value was written to disk or the log: " + "; ".join(found)
+
+
+def test_no_secrets_in_config(verify_context: VerifyContext) -> None:
+    from bakery.engine.client import engine
+
+    config = engine().images.get(verify_context.image_id).attrs.get("Config") or {}
+    env = secretscan.parse_env_list(config.get("Env"))
+    labels = config.get("Labels") or {}
+    findings = secretscan.scan_config(env, labels, verify_context.definition.get("secrets") or [])
+    record_probe(f"docker image inspect {verify_context.image_id[:19]} (Env, Labels)",
+                 1 if findings else 0, "\n".join(str(f) for f in findings))
+    assert not findings, "secret-looking values in the image config: " + \
+        "; ".join(str(f) for f in findings)

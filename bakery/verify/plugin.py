@@ -1,0 +1,204 @@
+"""The pytest plugin loaded in the verification child (``-p bakery.verify.plugin``).
+
+It binds testinfra's ``host`` fixture to the throwaway container, records every command
+run inside it, and writes one JSON line per check to the results file, so the parent can
+show which check failed, its assertion, and the command and output behind it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bakery.verify.context import CONTEXT_ENV, VerifyContext
+from bakery.verify.model import ERROR, FAILED, PASSED, SKIPPED, CheckResult, CommandRun, redact_check
+
+BUILTIN_MODULE = Path(__file__).with_name("builtin_checks.py")
+
+_runs: list[CommandRun] = []
+_context: VerifyContext | None = None
+
+
+def context() -> VerifyContext:
+    global _context
+    if _context is None:
+        path = os.environ.get(CONTEXT_ENV)
+        if not path:
+            raise pytest.UsageError(f"{CONTEXT_ENV} is not set: run this through `bakery verify`")
+        _context = VerifyContext.load(path)
+    return _context
+
+
+def record_probe(command: str, exit_status: int, stdout: str = "", stderr: str = "") -> None:
+    """Note a probe made from outside the container (HTTP, engine inspect) like a command."""
+    _runs.append(CommandRun(command, exit_status, stdout, stderr))
+
+
+def _recording(host: Any) -> Any:
+    backend = host.backend
+    if getattr(backend, "_bakery_recording", False):
+        return host
+    original = backend.run
+
+    def run(command: str, *args: str, **kwargs: Any) -> Any:
+        result = original(command, *args, **kwargs)
+        shown = backend.get_command(command, *args) if args else command
+        _runs.append(CommandRun(shown, result.rc, result.stdout, result.stderr))
+        return result
+
+    backend.run = run
+    backend._bakery_recording = True
+    return host
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What image tests may want to know about the image under test."""
+
+    name: str
+    version: str
+    fingerprint: str
+    ports: tuple[int, ...]
+    user: str | None
+    ip: str
+    definition: dict[str, Any]
+
+
+@pytest.fixture(scope="session")
+def verify_context() -> VerifyContext:
+    return context()
+
+
+@pytest.fixture(scope="session")
+def host() -> Any:
+    """testinfra host bound to the throwaway container, running as the image's user."""
+    import testinfra
+
+    return _recording(testinfra.get_host(f"docker://{context().container_id}"))
+
+
+@pytest.fixture(scope="session")
+def root_host() -> Any:
+    """The same container, commands run as root (for reading what the image's user cannot)."""
+    import testinfra
+
+    return _recording(testinfra.get_host(f"docker://root@{context().container_id}"))
+
+
+@pytest.fixture(scope="session")
+def image() -> ImageInfo:
+    ctx = context()
+    return ImageInfo(ctx.name, ctx.version, ctx.fingerprint, tuple(ctx.ports), ctx.user, ctx.ip,
+                     ctx.definition)
+
+
+@pytest.fixture(scope="session")
+def container_url():
+    """container_url(port, path="/") -> http://<container ip>:<port><path>, reachable from here."""
+    ip = context().ip
+
+    def url(port: int, path: str = "/") -> str:
+        return f"http://{ip}:{port}{path}"
+
+    return url
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "declared_package" in metafunc.fixturenames:
+        names = sorted(context().packages)
+        metafunc.parametrize("declared_package", names, ids=names)
+    if "declared_port" in metafunc.fixturenames:
+        ports = context().ports
+        metafunc.parametrize("declared_port", ports, ids=[str(p) for p in ports])
+
+
+# -- results ------------------------------------------------------------------------------
+
+def _check_name(item: pytest.Item) -> tuple[str, str]:
+    path = Path(str(item.path))
+    if path == BUILTIN_MODULE:
+        return item.name.removeprefix("test_"), "builtin"
+    try:
+        relative = path.relative_to(context().image_folder)
+    except ValueError:
+        relative = Path(path.name)
+    return f"{relative.as_posix()}::{item.name}", "tests"
+
+
+def clean_message(raw: str, limit: int = 12) -> str:
+    """The assertion a person reads: the check's own message when it has one, else pytest's
+    explanation of the failed assert (trimmed). Pure."""
+    text = raw.removeprefix("AssertionError: ").removeprefix("Failed: ")
+    head, sep, _ = text.partition("\nassert ")
+    if sep and head.strip():
+        return head.strip()
+    lines = text.strip().splitlines()
+    return "\n".join(lines[:limit] + (["..."] if len(lines) > limit else []))
+
+
+def _message(report: pytest.TestReport) -> str:
+    crash = getattr(report.longrepr, "reprcrash", None)
+    if crash is not None and getattr(crash, "message", None):
+        return clean_message(crash.message)
+    if isinstance(report.longrepr, tuple) and len(report.longrepr) == 3:  # skip: (file, line, reason)
+        return str(report.longrepr[2]).removeprefix("Skipped: ")
+    return report.longreprtext.strip().splitlines()[-1] if report.longreprtext.strip() else ""
+
+
+def _write(result: CheckResult) -> None:
+    ctx = context()
+    redact_check(result, list(ctx.secret_values.values()))
+    with open(ctx.results_path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(result.as_dict()) + "\n")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    item.stash[_START] = (len(_runs), time.monotonic())
+
+
+_START = pytest.StashKey[tuple[int, float]]()
+_DONE = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    if item.stash.get(_DONE, False):
+        return
+    final = call.when == "call" or (call.when == "setup" and not report.passed)
+    if not final:
+        return
+    item.stash[_DONE] = True
+    start_index, started = item.stash.get(_START, (len(_runs), time.monotonic()))
+    runs = _runs[start_index:]
+    last = runs[-1] if runs else None
+    if report.passed:
+        state = PASSED
+    elif report.skipped:
+        state = SKIPPED
+    else:
+        state = FAILED if call.when == "call" else ERROR
+    name, group = _check_name(item)
+    message = "" if state == PASSED else _message(report)
+    _write(CheckResult(
+        name=name, passed=state in (PASSED, SKIPPED), duration=time.monotonic() - started,
+        message=message, command=last.command if last and state != PASSED else "",
+        output=last.render().split("\n", 1)[1] if last and state != PASSED else "",
+        outcome=state, group=group,
+        details=report.longreprtext if state in (FAILED, ERROR) else "",
+    ))
+
+
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    if report.failed:
+        _write(CheckResult(name=f"{report.nodeid or 'collection'} (collecting tests)", passed=False,
+                           duration=0.0, message=_message(report) or "could not collect tests",
+                           outcome=ERROR, group="tests", details=report.longreprtext))

@@ -1,0 +1,209 @@
+"""verify(): pick the build, start the throwaway container, run the checks, record the result.
+
+This is the gate of invariant 3: the rollout refuses an image whose latest verification
+(recorded here against its fingerprint) did not pass.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import docker.errors
+
+from bakery.build import fingerprint as fpmod
+from bakery.definitions.image import ImageDefinition
+from bakery.engine.client import engine
+from bakery.errors import UsageError, VerifyError
+from bakery.project import Project
+from bakery.store import builds, verifications
+from bakery.store.db import connect
+from bakery.verify import junit
+from bakery.verify.container import Throwaway, interrupts_raise
+from bakery.verify.context import VerifyContext
+from bakery.verify.model import ERROR, CheckResult, VerifyReport, redact_check
+from bakery.verify.session import run_checks
+
+# on_event(kind, text): kind is "info", or "passed" / "failed" / "skipped" / "error" for a check.
+EventSink = Callable[[str, str], None]
+
+
+def parse_ref(ref: str) -> tuple[str, str | None]:
+    """NAME or NAME:VERSION."""
+    name, sep, version = ref.partition(":")
+    if not name or (sep and not version):
+        raise UsageError(f"{ref!r}: expected NAME or NAME:VERSION")
+    return name, version or None
+
+
+def _normal(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, default=list)
+
+
+def current_fingerprint(defn: ImageDefinition) -> str | None:
+    """The fingerprint `bakery build` would give the definition now, when the base is local."""
+    from bakery import RECIPE_VERSION
+    from bakery.engine.base import find_local
+
+    try:
+        base_id = find_local(defn.base)
+        if base_id is None:
+            return None
+        return fpmod.fingerprint(defn, fpmod.file_digests(defn), base_id, RECIPE_VERSION)
+    except (OSError, ValueError, docker.errors.DockerException):
+        return None
+
+
+def choose(records: list[builds.BuildRecord], current_fp: str | None) -> builds.BuildRecord | None:
+    """Of a name's builds (newest first), the one of the current definition, else the newest. Pure."""
+    for record in records:
+        if record.fingerprint == current_fp:
+            return record
+    return records[0] if records else None
+
+
+def select_build(project: Project, defn: ImageDefinition, version: str | None, emit: EventSink,
+                 fingerprint: str | None = None) -> builds.BuildRecord:
+    """The build to verify.
+
+    - ``fingerprint``: exactly that build.
+    - ``version``: the newest build of that version.
+    - neither: the build of the definition as it is now, else the newest build (with a note).
+    A name never built is built first (it is the definition's current version); an unknown
+    old version is a UsageError: bakery cannot rebuild the past."""
+    conn = connect(project.db_path)
+    try:
+        if fingerprint is not None:
+            record = builds.get(conn, fingerprint)
+            if record is None or record.name != defn.name:
+                raise UsageError(f"no build of {defn.name} with fingerprint {fingerprint[:12]} "
+                                 "is recorded; run `bakery build " + defn.name + "`")
+            return record
+        records = builds.find(conn, defn.name, version)
+        known = sorted({r.version for r in builds.find(conn, defn.name)})
+    finally:
+        conn.close()
+    if records:
+        current = current_fingerprint(defn) if version is None else None
+        record = choose(records, current)
+        assert record is not None
+        if version is None and current is not None and record.fingerprint != current:
+            emit("info", f"note: images/{defn.name}/image.yaml changed since its newest build; "
+                         f"run `bakery build {defn.name}` to verify the change")
+        return record
+    if version is None or version == defn.version:
+        from bakery.build.docker_builder import build
+
+        emit("info", f"{defn.name} {defn.version} has no build yet: building it first")
+        return build(project, defn, on_event=lambda kind, text: emit("build", text)
+                     if kind in ("step", "info") else None).record
+    raise UsageError(f"no build of {defn.name} {version} is recorded "
+                     f"(known versions: {', '.join(known) or 'none'}); "
+                     f"check out that version and run `bakery build {defn.name}`")
+
+
+def _ensure_image(record: builds.BuildRecord) -> None:
+    try:
+        engine().images.get(record.image_id)
+    except docker.errors.ImageNotFound:
+        raise VerifyError(f"the image of {record.name} {record.version} "
+                          f"(fp-{record.short_fingerprint}) is no longer in the engine; "
+                          f"run `bakery build {record.name}` again") from None
+
+
+def declared_packages(definition: dict[str, Any], record: builds.BuildRecord) -> dict[str, str]:
+    """Declared package name -> the version the build recorded ("" when it recorded none). Pure."""
+    recorded = {p.name: p.version for p in record.manifest}
+    names = [p.split("=", 1)[0] for p in definition.get("packages") or []]
+    return {name: recorded.get(name, "") for name in names}
+
+
+def make_test_secrets(names: list[str]) -> dict[str, str]:
+    """Random, recognisable test values for declared secrets (never real ones)."""
+    return {name: f"bakery-test-{name.lower()}-{secrets.token_hex(12)}" for name in names}
+
+
+def verify(project: Project, name: str, version: str | None = None, *,
+           junit_path: Path | None = None, on_event: EventSink | None = None,
+           fingerprint: str | None = None) -> VerifyReport:
+    """Verify a build of ``name`` (see select_build for which) and record the result against
+    its fingerprint. Returns the report whether it passed or not; raises only when the
+    verification could not run (UsageError, EngineError, VerifyError)."""
+    emit = on_event or (lambda kind, text: None)
+    defn = project.load_image(name)
+    record = select_build(project, defn, version, emit, fingerprint)
+    _ensure_image(record)
+    definition = record.definition or json.loads(_normal(defn.normalised()))
+    run_id = secrets.token_hex(4)
+    secret_values = make_test_secrets(list(definition.get("secrets") or []))
+    image_ref = fpmod.fingerprint_tag(record.name, record.fingerprint)
+    report = VerifyReport(record.name, record.version, record.fingerprint, image_ref, record.image_id,
+                          datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    started = time.monotonic()
+    emit("info", f"verifying {record.name} {record.version} ({image_ref})")
+
+    def on_check(check: CheckResult) -> None:
+        emit(check.outcome, f"{check.name} ({check.duration:.2f}s)")
+
+    with interrupts_raise(), Throwaway(record.image_id, record.name, run_id, secret_values, emit) as box:
+        hc = definition.get("healthcheck")
+        emit("info", "waiting for the health check" if hc else "waiting for the container")
+        health = box.wait(hc)
+        emit("info", f"container {health.state} after {time.monotonic() - started:.1f}s"
+             + (f" ({health.detail})" if health.detail and health.state != "healthy" else ""))
+        if health.state == "exited":
+            check = CheckResult(
+                "container keeps running", False, time.monotonic() - started,
+                f"the container exited with code {health.exit_code} before the checks could run",
+                command=" ".join(definition.get("entrypoint") or []) + " "
+                + " ".join(definition.get("cmd") or []),
+                output=health.log_tail, outcome=ERROR, group="setup")
+            report.checks.append(check)
+            on_check(check)
+        else:
+            ctx = VerifyContext(
+                container_id=box.container.id, container_name=box.container_name, ip=box.ip,
+                name=record.name, version=record.version, fingerprint=record.fingerprint,
+                image_id=record.image_id, image_folder=str(defn.folder), definition=definition,
+                packages=declared_packages(definition, record), results_path="",
+                secret_values=secret_values, health_status=health.state)
+            report.checks.extend(run_checks(ctx, on_check))
+    report.duration = time.monotonic() - started
+    for check in report.checks:
+        redact_check(check, list(secret_values.values()))
+    _record(project, report)
+    if junit_path is not None:
+        junit.write(junit_path, [suite(report)])
+    return report
+
+
+def suite(report: VerifyReport) -> junit.Suite:
+    return junit.Suite(f"bakery verify {report.name}:{report.version}", report.checks,
+                       classname=report.name)
+
+
+def _record(project: Project, report: VerifyReport) -> None:
+    conn = connect(project.db_path)
+    try:
+        verifications.record(conn, verifications.VerificationRecord(
+            fingerprint=report.fingerprint, image_ref=report.image_ref, passed=report.passed,
+            started=report.started, duration=report.duration, report=report.as_dict()))
+    finally:
+        conn.close()
+
+
+def summary(rec: verifications.VerificationRecord | None) -> str:
+    """One cell for `bakery images`: "passed 18/18 2024-05-01T10:00:00Z", "FAILED 2/18 ..."."""
+    if rec is None:
+        return "not verified"
+    counts = rec.report.get("counts") or {}
+    total = sum(counts.values())
+    bad = counts.get("failed", 0) + counts.get("error", 0)
+    if rec.passed:
+        return f"passed {total - bad}/{total} {rec.started}"
+    return f"FAILED {bad}/{total} {rec.started}"
