@@ -192,7 +192,12 @@ def test_patch_picks_up_a_new_package_version_once(project: Project, apt_repo, h
     assert image2["old_version"] == "1.0.0+patch.1"
     assert image2["changes"] == []
 
-    # At most one new image: the candidate of the second run left no tag and no record.
+    # The human report says the same, and a third run still makes nothing.
+    third = bakery("patch", name, "--no-base-refresh")
+    assert third.returncode == 0, third.stdout + third.stderr
+    assert f"{name} 1.0.0+patch.1 up to date" in third.stdout
+
+    # At most one new image: the candidates of later runs left no tag and no record.
     tags = sorted(t for i in docker_engine.images.list(name=f"bakery/{name}") for t in i.tags)
     assert [t for t in tags if not t.split(":")[1].startswith("fp-")] == \
         [f"bakery/{name}:1.0.0", patched_tag]
@@ -203,8 +208,8 @@ def test_patch_picks_up_a_new_package_version_once(project: Project, apt_repo, h
         history = patches.history(conn, name)
     finally:
         conn.close()
-    assert [h.status for h in history] == ["up to date", "patched"]
-    assert {"name": PACKAGE, "old": "1", "new": "2"} in history[1].changes
-    assert history[1].verification and history[1].verification["passed"] is True
+    assert [h.status for h in history] == ["up to date", "up to date", "patched"]
+    assert {"name": PACKAGE, "old": "1", "new": "2"} in history[2].changes
+    assert history[2].verification and history[2].verification["passed"] is True
     # The definition file is never rewritten.
     assert (project.images_dir / name / "image.yaml").read_bytes() == definition
