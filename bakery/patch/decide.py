@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,7 +45,9 @@ def choose_baseline(records: Iterable[BuildRecord], definition_version: str,
 
 
 def without_version(definition: dict[str, Any] | None) -> dict[str, Any]:
-    return {k: v for k, v in (definition or {}).items() if k != "version"}
+    """The definition as stored (a JSON round trip turns tuples into lists), minus its version."""
+    stored = json.loads(json.dumps(definition or {}, sort_keys=True, default=str))
+    return {k: v for k, v in stored.items() if k != "version"}
 
 
 def definition_drifted(recorded: dict[str, Any] | None, current: dict[str, Any]) -> bool:

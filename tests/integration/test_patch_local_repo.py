@@ -123,7 +123,18 @@ run:
     && apt-get install -y -q {PACKAGE}
     && rm -rf /var/lib/apt/lists/*
 cmd: [sleep, infinity]
+healthcheck:
+  command: [test, -s, /usr/share/bakery-hello/VERSION]
+  interval: 1s
+  timeout: 2s
+  retries: 3
 """)
+    # For `bakery verify`: a testinfra check of the installed package, beside the definition.
+    (folder / "tests").mkdir()
+    (folder / "tests" / "test_hello.py").write_text(
+        "def test_bakery_hello_is_installed(host):\n"
+        f"    assert host.package({PACKAGE!r}).is_installed\n"
+        "    assert host.file('/usr/share/bakery-hello/VERSION').exists\n")
     try:
         yield name
     finally:

@@ -44,6 +44,14 @@ def test_definition_drift_ignores_the_version() -> None:
     assert not decide.definition_drifted(None, {"name": "web"})
 
 
+def test_a_stored_definition_equals_its_live_form() -> None:
+    # The build record holds JSON: tuples (healthcheck command, argv) come back as lists.
+    live = {"name": "x", "version": "1.0.0", "healthcheck": {"command": ("test", "-s", "/f")},
+            "cmd": ("sleep", "infinity")}
+    stored = json.loads(json.dumps(live))
+    assert not decide.definition_drifted(stored, live)
+
+
 def test_production_needs_yes() -> None:
     assert decide.is_production("production")
     assert decide.is_production("prod")
