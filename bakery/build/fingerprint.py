@@ -48,7 +48,8 @@ def fingerprint_tag(name: str, fp: str) -> str:
 
 
 def version_tag(name: str, version: str) -> str:
-    return f"{image_repository(name)}:{version}"
+    # Docker tags cannot hold "+" (semver build metadata, used by patch versions: 1.0.0+patch.1).
+    return f"{image_repository(name)}:{version.replace('+', '_')}"
 
 
 # The rendered Dockerfile sits in a folder of its own inside the build context, so that

@@ -5,6 +5,7 @@ from bakery.cli import (  # noqa: F401 - registers commands
     build,
     definitions,
     images,
+    patch,
     rollout,
     verify,
 )

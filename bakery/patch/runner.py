@@ -1,0 +1,221 @@
+"""`bakery patch`: rebuild images on refreshed packages and keep only what changed (I/O).
+
+For each image: find the current image (decide.choose_baseline), build a candidate with
+``1.2.3+patch.N`` and a refresh stamp (apt-get update && upgrade in a cache-missing
+package step, so every later layer rebuilds too), compare package manifests, then
+either discard the candidate ("up to date") or verify it, record the changelog and,
+when asked, roll it out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from bakery.build.docker_builder import BuildOutcome, build
+from bakery.definitions.image import ImageDefinition
+from bakery.errors import BakeryError, RolloutError, UsageError
+from bakery.packages import diff_manifests
+from bakery.patch import candidate, decide, versions
+from bakery.patch.bases import BaseRefresh, refresh_base
+from bakery.patch.decide import FAILED, PATCHED, UP_TO_DATE, PatchResult
+from bakery.project import Project
+from bakery.store import builds, patches, verifications
+from bakery.store.db import connect
+
+# on_event(image name, kind, text); kind is "step", "log", "info" (as in build) or "stage".
+PatchEvents = Callable[[str, str, str], None]
+
+
+@dataclass
+class PatchRun:
+    run_id: str
+    results: list[PatchResult] = field(default_factory=list)
+    bases: list[BaseRefresh] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return any(r.failed for r in self.results)
+
+    def as_json(self) -> dict[str, Any]:
+        return decide.report(self.run_id, self.results, [b.as_json() for b in self.bases])
+
+
+class _Failed(Exception):
+    def __init__(self, stage: str, message: str):
+        super().__init__(message)
+        self.stage = stage
+
+
+def new_run_id() -> str:
+    """The refresh stamp: unique per run, so the package step's cache can never match."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def rollout_api() -> Callable[..., Any]:
+    """``bakery.rollout.api.rollout(project, service, env, version, canary=True, yes=bool)``."""
+    try:
+        from bakery.rollout.api import rollout
+    except ImportError as exc:
+        raise RolloutError("--rollout needs `bakery rollout`, which this installation lacks "
+                           f"(cannot import bakery.rollout.api: {exc}); patch without --rollout "
+                           "and roll out by hand") from exc
+    return rollout
+
+
+def services_in(project: Project, env: str) -> dict[str, list[str]]:
+    """image name -> services that run it in ``env`` (from rollouts/<env>/*.yaml)."""
+    paths = [p for p in project.rollout_paths() if p.parent.name == env]
+    if not paths:
+        raise UsageError(f"--rollout {env}: no rollout definitions under rollouts/{env}/")
+    found: dict[str, list[str]] = {}
+    for path in paths:
+        rollout = project.load_rollout(env, path.stem)
+        found.setdefault(rollout.image_name, []).append(rollout.service)
+    return found
+
+
+def patch(project: Project, names: list[str] | None = None, *, refresh_bases: bool = True,
+          rollout_env: str | None = None, yes: bool = False,
+          on_event: PatchEvents | None = None) -> PatchRun:
+    """Patch ``names`` (all images when None). Bad input raises before anything changes."""
+    emit = on_event or (lambda name, kind, text: None)
+    defns = project.load_images(names)
+    services: dict[str, list[str]] = {}
+    rollout_fn = None
+    if rollout_env is not None:
+        if decide.is_production(rollout_env) and not yes:
+            raise UsageError(f"--rollout {rollout_env}: patch touches production only with --yes")
+        services = services_in(project, rollout_env)
+        rollout_fn = rollout_api()
+    run = PatchRun(new_run_id())
+    base_errors: dict[str, str] = {}
+    if refresh_bases:
+        for ref in sorted({d.base for d in defns}):
+            emit(ref, "stage", "refreshing base")
+            try:
+                run.bases.append(refresh_base(ref))
+            except BakeryError as exc:
+                base_errors[ref] = str(exc)
+    conn = connect(project.db_path)
+    try:
+        for defn in defns:
+            result = PatchResult(defn.name, FAILED)
+            try:
+                if defn.base in base_errors:
+                    raise _Failed("base", f"refreshing {defn.base} failed: {base_errors[defn.base]}")
+                _patch_one(project, conn, defn, run.run_id, result, emit)
+                if result.status == PATCHED and rollout_fn is not None:
+                    _rollout(project, rollout_fn, defn.name, services.get(defn.name, []),
+                             rollout_env or "", yes, result, emit)
+            except _Failed as exc:
+                result.status, result.stage, result.error = FAILED, exc.stage, str(exc)
+            except BakeryError as exc:
+                result.status, result.error = FAILED, str(exc)
+                result.stage = result.stage or "build"
+            run.results.append(result)
+            patches.record(conn, patches.PatchRecord(
+                run_id=run.run_id, name=result.name, status=result.status, created=_now(),
+                old_version=result.old_version, old_fingerprint=result.old_fingerprint,
+                new_version=result.new_version, new_fingerprint=result.new_fingerprint,
+                changes=result.changes, verification=result.verification,
+                rollout=result.rollout, error=result.error))
+    finally:
+        conn.close()
+    return run
+
+
+def _patch_one(project: Project, conn: Any, defn: ImageDefinition, run_id: str,
+               result: PatchResult, emit: PatchEvents) -> None:
+    records = builds.find(conn, defn.name)
+    verified = {r.fingerprint for r in records if verifications.is_verified(conn, r.fingerprint)}
+    baseline = decide.choose_baseline(records, defn.version, verified)
+    if baseline is None:
+        raise _Failed("baseline", f"no build of {defn.name} {defn.version} to patch: "
+                      f"run `bakery build {defn.name}` first")
+    result.old_version, result.old_fingerprint = baseline.version, baseline.fingerprint
+    if decide.definition_drifted(baseline.definition, defn.normalised()):
+        where = defn.path.relative_to(project.root) if defn.path.is_relative_to(project.root) \
+            else defn.path
+        raise _Failed("baseline", f"{where} changed since {defn.name} {baseline.version} was "
+                      f"built; build it (with a new version) before patching")
+    new_version = versions.next_patch_version(
+        defn.version, [r.version for r in records] + patches.versions(conn, defn.name))
+    emit(defn.name, "stage", f"rebuilding as {new_version} with refreshed packages")
+    try:
+        outcome = build(project, dataclasses.replace(defn, version=new_version),
+                        on_event=lambda kind, text: emit(defn.name, kind, text), refresh=run_id)
+    except BakeryError as exc:
+        raise _Failed("build", str(exc)) from exc
+    changes = diff_manifests(list(baseline.manifest), list(outcome.record.manifest))
+    if not changes:
+        candidate.discard(project, conn, outcome)
+        result.status = UP_TO_DATE
+        return
+    result.new_version, result.new_fingerprint = new_version, outcome.record.fingerprint
+    result.changes = decide.change_dicts(changes)
+    emit(defn.name, "stage", f"{len(changes)} package change(s); verifying {new_version}")
+    _verify(project, defn.name, new_version, outcome, result)
+    result.status = PATCHED
+
+
+def _verify(project: Project, name: str, version: str, outcome: BuildOutcome,
+            result: PatchResult) -> None:
+    try:
+        from bakery.verify.runner import verify
+    except ImportError as exc:
+        raise _Failed("verify", f"{name} {version} was built but `bakery verify` is not available "
+                      f"(cannot import bakery.verify.runner: {exc})") from exc
+    try:
+        report = verify(project, name, version)
+    except BakeryError as exc:
+        result.verification = {"passed": False, "fingerprint": outcome.record.fingerprint,
+                               "error": str(exc)}
+        raise _Failed("verify", f"{name} {version}: verification could not run: {exc}") from exc
+    result.verification = {"passed": bool(report.passed), "fingerprint": report.fingerprint,
+                           "checks": _jsonable(getattr(report, "checks", None))}
+    if report.fingerprint != outcome.record.fingerprint:
+        result.verification["passed"] = False
+        raise _Failed("verify", f"{name} {version}: verify checked fp-{report.fingerprint[:12]}, "
+                      f"not the patched fp-{outcome.record.short_fingerprint}")
+    if not report.passed:
+        raise _Failed("verify", f"{name} {version} failed verification; it is kept (tag "
+                      f"fp-{outcome.record.short_fingerprint}) but is not the current image")
+
+
+def _rollout(project: Project, rollout_fn: Callable[..., Any], name: str, service_names: list[str],
+             env: str, yes: bool, result: PatchResult, emit: PatchEvents) -> None:
+    result.rollout = []
+    for service in service_names:
+        emit(name, "stage", f"rolling {result.new_version} out to {env}/{service} (canary)")
+        entry: dict[str, Any] = {"env": env, "service": service, "version": result.new_version}
+        try:
+            entry["result"] = _jsonable(rollout_fn(project, service, env, result.new_version,
+                                                   canary=True, yes=yes))
+            entry["ok"] = True
+        except BakeryError as exc:
+            entry["ok"], entry["error"] = False, str(exc)
+        result.rollout.append(entry)
+    failed = [e for e in result.rollout if not e["ok"]]
+    if failed:
+        raise _Failed("rollout", "; ".join(f"{e['env']}/{e['service']}: {e['error']}" for e in failed))

@@ -1,0 +1,52 @@
+"""`bakery patch` refuses bad requests before touching the engine or the store."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from bakery.cli import main
+from bakery.project import Project
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(main, ["patch", *args])
+
+
+def test_needs_names_or_all(project: Project) -> None:
+    result = invoke()
+    assert result.exit_code == 2
+    assert "name the images to patch, or pass --all" in result.output
+    assert invoke("web", "--all").exit_code == 2
+
+
+def test_unknown_image_is_bad_input(project: Project) -> None:
+    result = invoke("nope")
+    assert result.exit_code == 2
+    assert "no image definition named 'nope'" in result.output
+    assert not project.db_path.exists()
+
+
+def test_production_only_with_yes(project: Project) -> None:
+    result = invoke("web", "--rollout", "production")
+    assert result.exit_code == 2
+    assert "patch touches production only with --yes" in result.output
+    assert not project.db_path.exists()
+
+
+def test_rollout_to_an_unknown_environment(project: Project) -> None:
+    result = invoke("web", "--rollout", "qa")
+    assert result.exit_code == 2
+    assert "no rollout definitions under rollouts/qa/" in result.output
+
+
+def test_rollout_without_the_rollout_module_is_a_clear_error(
+        project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "bakery.rollout.api", None)  # import now raises ImportError
+    result = invoke("web", "--rollout", "staging")
+    assert result.exit_code == 1
+    assert "--rollout needs `bakery rollout`" in result.output
+    assert "Traceback" not in result.output
+    assert not project.db_path.exists()
