@@ -72,15 +72,17 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def rollout_api() -> Callable[..., Any]:
-    """``bakery.rollout.api.rollout(project, service, env, version, canary=True, yes=bool)``."""
-    try:
-        from bakery.rollout.api import rollout
-    except ImportError as exc:
-        raise RolloutError("--rollout needs `bakery rollout`, which this installation lacks "
-                           f"(cannot import bakery.rollout.api: {exc}); patch without --rollout "
-                           "and roll out by hand") from exc
-    return rollout
+def roll_out_patched(project: Project, service: str, env: str, image: str, version: str) -> Any:
+    """Roll ``image:version`` out as ``service`` in ``env`` with its canary strategy.
+
+    A failed canary (traffic already back on blue) is a failure of this patch run."""
+    from bakery.rollout.executor import rollout
+
+    outcome = rollout(project, env, service, image=f"{image}:{version}", canary=True)
+    if outcome.status == "failed":
+        raise RolloutError(f"canary of {image} {version} failed: {outcome.reason}")
+    return {"status": outcome.status, "rollout_id": outcome.rollout_id, "url": outcome.url,
+            "verdicts": outcome.verdicts}
 
 
 def services_in(project: Project, env: str) -> dict[str, list[str]]:
@@ -102,12 +104,10 @@ def patch(project: Project, names: list[str] | None = None, *, refresh_bases: bo
     emit = on_event or (lambda name, kind, text: None)
     defns = project.load_images(names)
     services: dict[str, list[str]] = {}
-    rollout_fn = None
     if rollout_env is not None:
         if decide.is_production(rollout_env) and not yes:
             raise UsageError(f"--rollout {rollout_env}: patch touches production only with --yes")
         services = services_in(project, rollout_env)
-        rollout_fn = rollout_api()
     run = PatchRun(new_run_id())
     base_errors: dict[str, str] = {}
     if refresh_bases:
@@ -125,9 +125,8 @@ def patch(project: Project, names: list[str] | None = None, *, refresh_bases: bo
                 if defn.base in base_errors:
                     raise _Failed("base", f"refreshing {defn.base} failed: {base_errors[defn.base]}")
                 _patch_one(project, conn, defn, run.run_id, result, emit)
-                if result.status == PATCHED and rollout_fn is not None:
-                    _rollout(project, rollout_fn, defn.name, services.get(defn.name, []),
-                             rollout_env or "", yes, result, emit)
+                if result.status == PATCHED and rollout_env is not None:
+                    _rollout(project, defn.name, services.get(defn.name, []), rollout_env, result, emit)
             except _Failed as exc:
                 result.status, result.stage, result.error = FAILED, exc.stage, str(exc)
             except BakeryError as exc:
@@ -203,15 +202,14 @@ def _verify(project: Project, name: str, version: str, outcome: BuildOutcome,
                       f"fp-{outcome.record.short_fingerprint}) but is not the current image")
 
 
-def _rollout(project: Project, rollout_fn: Callable[..., Any], name: str, service_names: list[str],
-             env: str, yes: bool, result: PatchResult, emit: PatchEvents) -> None:
+def _rollout(project: Project, name: str, service_names: list[str], env: str, result: PatchResult,
+             emit: PatchEvents) -> None:
     result.rollout = []
     for service in service_names:
         emit(name, "stage", f"rolling {result.new_version} out to {env}/{service} (canary)")
         entry: dict[str, Any] = {"env": env, "service": service, "version": result.new_version}
         try:
-            entry["result"] = _jsonable(rollout_fn(project, service, env, result.new_version,
-                                                   canary=True, yes=yes))
+            entry["result"] = _jsonable(roll_out_patched(project, service, env, name, result.new_version))
             entry["ok"] = True
         except BakeryError as exc:
             entry["ok"], entry["error"] = False, str(exc)

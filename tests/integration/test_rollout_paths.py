@@ -29,13 +29,15 @@ from bakery.project import Project
 from bakery.rollout.scope import PROJECT_LABEL, scope_for
 from bakery.store import builds, journal, locks, verifications
 from bakery.store.db import connect
+from bakery.verify.runner import verify
 
 REPO = Path(__file__).resolve().parents[2]
 ENVS = ("first", "swap", "canary", "bad", "sick", "rb", "lock", "plan", "unverified", "crash")
 
 
 def mark_verified(project: Project, record: builds.BuildRecord, passed: bool = True) -> None:
-    """Stand-in for `bakery verify` until it is merged: records a verification of ``record``."""
+    """Records a verification result without running one: only for web-sick (an image that
+    passed verification elsewhere but is unhealthy here) and for the refusal test."""
     conn = connect(project.db_path)
     try:
         verifications.record(conn, verifications.VerificationRecord(
@@ -89,8 +91,13 @@ def rp(docker_engine, base_image, tmp_path_factory):
     recs["web-1.1.0"] = build(project, project.load_image("web")).record
     recs["web-bad"] = build(project, project.load_image("web-bad")).record
     recs["web-sick"] = build(project, project.load_image("web-sick")).record
-    for rec in recs.values():
-        mark_verified(project, rec)
+    for key in ("web-1.0.0", "web-1.1.0", "web-bad"):
+        rec = recs[key]
+        report = verify(project, rec.name, rec.version, fingerprint=rec.fingerprint)
+        assert report.passed, f"{key} must pass bakery verify before it can be rolled out"
+    # web-sick's health path does not exist, so it could never pass verify; it stands for an
+    # image that was verified but is unhealthy in this environment.
+    mark_verified(project, recs["web-sick"])
     yield project, recs
     if saved is None:
         os.environ.pop("BAKERY_PROJECT", None)

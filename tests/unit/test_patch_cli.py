@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
-import pytest
 from click.testing import CliRunner
 
 from bakery.cli import main
@@ -40,13 +37,3 @@ def test_rollout_to_an_unknown_environment(project: Project) -> None:
     result = invoke("web", "--rollout", "qa")
     assert result.exit_code == 2
     assert "no rollout definitions under rollouts/qa/" in result.output
-
-
-def test_rollout_without_the_rollout_module_is_a_clear_error(
-        project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "bakery.rollout.api", None)  # import now raises ImportError
-    result = invoke("web", "--rollout", "staging")
-    assert result.exit_code == 1
-    assert "--rollout needs `bakery rollout`" in result.output
-    assert "Traceback" not in result.output
-    assert not project.db_path.exists()
