@@ -140,7 +140,8 @@ def test_normalised_ignores_package_order(project_copy: Path) -> None:
 def test_lint_on_the_repository() -> None:
     result = CliRunner().invoke(main, ["--project", str(REPO), "lint"])
     assert result.exit_code == 0, result.stderr
-    assert "4 definition(s) valid" in result.stdout
+    expected = len(list(REPO.glob("images/*/image.yaml"))) + len(list(REPO.glob("rollouts/*/*.yaml")))
+    assert f"{expected} definition(s) valid" in result.stdout
     assert result.stderr == ""
 
 
