@@ -55,36 +55,31 @@ def verdict(attrs: dict[str, Any], has_healthcheck: bool) -> str | None:
 
 
 @contextlib.contextmanager
-def interrupts_raise() -> Iterator[None]:
+def _signal_handlers(sigs: tuple[signal.Signals, ...], handler: Any) -> Iterator[None]:
+    """Install ``handler`` for ``sigs`` for the duration; only the main thread may do so."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, handler) for s in sigs}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def interrupts_raise() -> contextlib.AbstractContextManager[None]:
     """Make SIGTERM and SIGHUP raise KeyboardInterrupt (as Ctrl-C does) so finally blocks run."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGHUP)}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
+    return _signal_handlers((signal.SIGTERM, signal.SIGHUP), _raise_interrupt)
 
 
-@contextlib.contextmanager
-def shielded() -> Iterator[None]:
+def shielded() -> contextlib.AbstractContextManager[None]:
     """Ignore Ctrl-C/SIGTERM while cleaning up, so a second Ctrl-C cannot leave a container."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    sigs = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    previous = {s: signal.signal(s, signal.SIG_IGN) for s in sigs}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
+    return _signal_handlers((signal.SIGINT, signal.SIGTERM, signal.SIGHUP), signal.SIG_IGN)
 
 
 @contextlib.contextmanager
