@@ -141,12 +141,28 @@ def resolve_secrets(defn: RolloutDefinition) -> dict[str, str]:
 
 
 def ensure_lb_image(project: Project, emit: Sink) -> str:
+    """The load balancer's image, built on demand and, like every image that serves traffic,
+    verified before use (invariant 3); a verification already recorded is not repeated."""
     from bakery.build.docker_builder import build
+    from bakery.verify.runner import verify
 
     defn = project.load_image("lb")
     outcome = build(project, defn, on_event=lambda kind, text: emit("build", {"kind": kind, "text": text})
                     if kind == "step" else None)
-    return outcome.record.image_id
+    rec = outcome.record
+    conn = connect(project.db_path)
+    try:
+        verified = verifications.is_verified(conn, rec.fingerprint)
+    finally:
+        conn.close()
+    if not verified:
+        emit("info", {"text": f"verifying the load balancer image lb {rec.version} "
+                              f"(fp-{rec.short_fingerprint})"})
+        report = verify(project, rec.name, rec.version, fingerprint=rec.fingerprint)
+        if not report.passed:
+            raise RolloutError(f"the load balancer image lb {rec.version} failed verification; "
+                               f"see `bakery verify lb:{rec.version}`")
+    return rec.image_id
 
 
 # -- results ------------------------------------------------------------------------------------------

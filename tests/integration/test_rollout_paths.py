@@ -188,6 +188,13 @@ def test_first_rollout_then_same_image_is_a_noop(rp, docker_engine):
         filters={"label": scope.label_filter("service")})} == {c.id for c in containers}
     hist = json.loads(bakery(project, "history", "web", "--env", "first", "--json").output)["history"]
     assert [(h["status"], h["version"]) for h in hist] == [("succeeded", "1.0.0")]
+    # The load balancer serves traffic too: its image was verified before it was used.
+    conn = connect(project.db_path)
+    try:
+        lb_builds = builds.find(conn, "lb")
+        assert lb_builds and verifications.is_verified(conn, lb_builds[0].fingerprint)
+    finally:
+        conn.close()
 
 
 def test_blue_green_swap_loses_no_request_and_keeps_blue(rp, docker_engine):
