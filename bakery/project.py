@@ -35,6 +35,9 @@ class Project:
     def artifacts_dir(self) -> Path:
         return self.state_dir / "artifacts"
 
+    def is_project(self) -> bool:
+        return self.images_dir.is_dir() or self.rollouts_dir.is_dir()
+
     def image_names(self) -> list[str]:
         if not self.images_dir.is_dir():
             return []
@@ -72,10 +75,19 @@ class Project:
         return rollout
 
 
+def named_project(folder: Path) -> Project:
+    """The project a user named (--project, BAKERY_PROJECT); a folder without images/ or
+    rollouts/ is a mistake (a typo, a wrong cwd), not an empty project to create state in."""
+    project = Project(folder.resolve())
+    if not project.is_project():
+        raise UsageError(f"no bakery project at {folder}: no images/ or rollouts/ folder there")
+    return project
+
+
 def find_project(start: Path | None = None) -> Project:
     """BAKERY_PROJECT if set, else the nearest folder upwards that holds images/ or rollouts/."""
     if env := os.environ.get("BAKERY_PROJECT"):
-        return Project(Path(env).resolve())
+        return named_project(Path(env))
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
         if (folder / "images").is_dir() or (folder / "rollouts").is_dir():

@@ -11,7 +11,7 @@ import click
 from rich.console import Console
 
 from bakery.errors import BakeryError
-from bakery.project import Project, find_project
+from bakery.project import Project, find_project, named_project
 
 console = Console()
 err_console = Console(stderr=True)
@@ -39,7 +39,7 @@ class Context:
     @property
     def project(self) -> Project:
         if self._project is None:
-            self._project = (Project(self._project_dir.resolve()) if self._project_dir
+            self._project = (named_project(self._project_dir) if self._project_dir
                              else find_project())
         return self._project
 
