@@ -48,7 +48,8 @@ class Project:
 
     def load_image(self, name: str) -> ImageDefinition:
         path = self.image_path(name)
-        if not path.parent.is_dir():
+        # Only a folder name under images/: "web/../lb" or "../x" would load another file.
+        if "/" in name or name in (".", "..") or not path.parent.is_dir():
             known = ", ".join(self.image_names()) or "none"
             raise UsageError(f"no image definition named {name!r} (known: {known})")
         return load_image(path, self.root)
