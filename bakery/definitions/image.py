@@ -198,6 +198,9 @@ def _build(data: dict[str, Any], source: Source, folder: Path, path: Path) -> Im
             raise source.error(join(key, "src"), "must be a path relative to the image folder")
         if not _inside(folder, folder / src):
             raise source.error(join(key, "src"), "escapes the image folder")
+        if posixpath.normpath(src.as_posix()).split("/")[0] == ".bakery":
+            raise source.error(join(key, "src"), "may not be under .bakery/, which bakery keeps "
+                               "for its rendered Dockerfile in the build context")
         if not (folder / src).is_file():
             raise source.error(join(key, "src"), f"file not found: {spec['src']}")
         dest = spec["dest"]
