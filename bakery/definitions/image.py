@@ -63,7 +63,9 @@ FILE = Obj(
 IMAGE_SCHEMA = Obj(
     {
         "name": Str(pattern=NAME, pattern_hint="lowercase letters, digits and dashes"),
-        "version": Str(pattern=SEMVER, pattern_hint="a semantic version like 1.2.3"),
+        # A Docker tag holds at most 128 characters; leave room for patch's "+patch.N".
+        "version": Str(pattern=SEMVER, pattern_hint="a semantic version like 1.2.3",
+                       max_length=100, max_hint="it becomes a Docker tag"),
         "description": Str(),
         "base": Str(pattern=r"[a-z0-9][a-z0-9._/-]*:[A-Za-z0-9._-]+",
                     pattern_hint="an image reference like debian:bookworm"),

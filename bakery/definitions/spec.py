@@ -60,6 +60,8 @@ class Str(Spec):
     pattern_hint: str = ""
     choices: tuple[str, ...] = ()
     min_length: int = 0
+    max_length: int | None = None
+    max_hint: str = ""
     kind = "a string"
 
     def fits(self, value: Any) -> bool:
@@ -70,6 +72,9 @@ class Str(Spec):
             raise source.error(key_path, f"should be a string, got {_type_name(value)}")
         if len(value) < self.min_length:
             raise source.error(key_path, "must not be empty")
+        if self.max_length is not None and len(value) > self.max_length:
+            raise source.error(key_path, f"should be at most {self.max_length} characters"
+                               + (f" ({self.max_hint})" if self.max_hint else ""))
         if self.choices and value not in self.choices:
             raise source.error(key_path, f"should be one of {', '.join(self.choices)}")
         if self.pattern and not re.fullmatch(self.pattern, value):
@@ -84,6 +89,8 @@ class Str(Spec):
             schema["pattern"] = f"^(?:{self.pattern})$"
         if self.min_length:
             schema["minLength"] = self.min_length
+        if self.max_length is not None:
+            schema["maxLength"] = self.max_length
         return self._with_description(schema)
 
 
