@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bakery.definitions import yamlsource
-from bakery.definitions.secrets import secret_reason
+from bakery.definitions.secrets import command_secret_reason, secret_reason
 from bakery.definitions.spec import (
     Duration,
     ListOf,
@@ -235,9 +235,18 @@ def _build(data: dict[str, Any], source: Source, folder: Path, path: Path) -> Im
         )
         if health.http_port and data.get("ports") and health.http_port not in data["ports"]:
             raise source.error("healthcheck.http.port", "is not one of the image's ports")
-    for index, step in enumerate(data.get("run", [])):
-        if re.search(r"-----BEGIN [A-Z ]*PRIVATE KEY-----", step):
-            raise source.error(join("run", index), "contains a private key literal")
+    commands = [(join("run", index), step) for index, step in enumerate(data.get("run", []))]
+    commands += [(key, value if isinstance(value, str) else " ".join(value))
+                 for key, value in (("cmd", data.get("cmd")), ("entrypoint", data.get("entrypoint")),
+                                    ("healthcheck.command", (data.get("healthcheck") or {}).get("command")))
+                 if value is not None]
+    for key, command in commands:
+        # Commands land in the image's history and config, readable by anyone with the image.
+        if re.search(r"-----BEGIN [A-Z ]*PRIVATE KEY-----", command):
+            raise source.error(key, "contains a private key literal")
+        if reason := command_secret_reason(command):
+            raise source.error(key, f"looks like a secret literal ({reason}); declare its name "
+                               "under secrets: and read it from the environment at run time")
     return ImageDefinition(
         name=data["name"], version=data["version"], base=data["base"], folder=folder, path=path,
         description=data.get("description", ""),

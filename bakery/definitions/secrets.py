@@ -74,3 +74,26 @@ def secret_reason(name: str, value: str) -> str | None:
     if looks_high_entropy(value):
         return "value looks like a random token (high entropy)"
     return None
+
+
+# NAME=value in a shell command; the value quoted or bare.
+_ASSIGNMENT = re.compile(r"""\b([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|'[^']*'|[^\s;&|)]*)""")
+
+
+def command_secret_reason(command: str) -> str | None:
+    """Why a command (a run step, cmd, entrypoint, health command) holds a secret literal.
+
+    Commands are baked into the image's history and config, so a credential-shaped value,
+    or a literal assigned to a secret-sounding variable (``DB_PASSWORD=hunter2``), is refused.
+    References (``$API_TOKEN``, ``${DB_PASSWORD:-}``) and file paths (``PASSWORD_FILE=/run/...``)
+    name where a secret is at run time, which is the point, so they pass. Entropy is not
+    judged here: checksums and key fingerprints are at home in build commands.
+    """
+    for shape in SECRET_SHAPES:
+        if shape.search(command):
+            return "a value looks like a credential"
+    for match in _ASSIGNMENT.finditer(command):
+        name, value = match.group(1), match.group(2).strip("\"'")
+        if SECRET_NAME.search(name) and value and "$" not in value and not value.startswith("/"):
+            return f"{name} is given a literal value"
+    return None

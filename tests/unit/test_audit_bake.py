@@ -88,7 +88,7 @@ TOKEN = "ghp_" + "abcdefghijklmnopqrstuvwxyz0123456789"
 
 
 @pytest.mark.parametrize(("body", "line", "key"), [
-    (f"run:\n  - curl -H 'Authorization: token {TOKEN}' https://example.com\n", 5, "run[0]"),
+    (f"run:\n  - \"curl -H 'Authorization: token {TOKEN}' https://example.com\"\n", 5, "run[0]"),
     ("run:\n  - echo ok\n  - curl -fsS https://admin:s3cr3tpass@example.com/pkg.deb -o x\n",
      6, "run[1]"),
     ("run:\n  - echo DB_PASSWORD=hunter2xyz > /etc/app.env\n", 5, "run[0]"),
