@@ -57,6 +57,16 @@ def fixup_command(defn: ImageDefinition) -> str | None:
     return " && ".join(fixups) or None
 
 
+def quoted_word(value: str) -> str:
+    """``value`` as one double-quoted Dockerfile word that the engine reads back literally.
+
+    json.dumps is not that: the engine expands ``$VAR`` inside double quotes, and keeps
+    json's ``\\u00e9`` as six characters. Line breaks cannot be expressed at all (the
+    definition refuses them)."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
+    return f'"{escaped}"'
+
+
 def image_env(defn: ImageDefinition) -> dict[str, str]:
     """The environment baked into the image (and seen by its run steps)."""
     return {"BAKERY_IMAGE_NAME": defn.name, "BAKERY_IMAGE_VERSION": defn.version, **defn.env}
@@ -70,7 +80,7 @@ def render(defn: ImageDefinition, base_tag: str, refresh: str | None = None) -> 
         lines.append(f"COPY {json.dumps([context_path(spec.src), spec.dest])}")
     if fixups := fixup_command(defn):
         lines.append("RUN " + fixups)
-    lines.append("ENV " + " ".join(f"{k}={json.dumps(v)}" for k, v in image_env(defn).items()))
+    lines.append("ENV " + " ".join(f"{k}={quoted_word(v)}" for k, v in image_env(defn).items()))
     for step in defn.run:
         lines.append("RUN " + json.dumps(["/bin/bash", "-euo", "pipefail", "-c", step]))
     if defn.workdir:

@@ -13,7 +13,13 @@ import posixpath
 import shlex
 from pathlib import Path
 
-from bakery.build.dockerfile import fixup_command, healthcheck_instruction, image_env, package_step
+from bakery.build.dockerfile import (
+    fixup_command,
+    healthcheck_instruction,
+    image_env,
+    package_step,
+    quoted_word,
+)
 from bakery.definitions.image import ImageDefinition
 
 STEP_MARKER = "bakery-step"
@@ -22,7 +28,7 @@ STEP_MARKER = "bakery-step"
 def _quoted(value: str) -> str:
     """A double-quoted Dockerfile word: ``docker commit`` parses changes like a Dockerfile,
     which would expand ``$VAR`` inside a label value; the docker builder's labels are not."""
-    return json.dumps(value).replace("$", "\\$")
+    return quoted_word(value)
 
 
 def commit_changes(defn: ImageDefinition, labels: dict[str, str], base_cmd: list[str] | None) -> list[str]:

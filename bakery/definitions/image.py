@@ -217,6 +217,9 @@ def _build(data: dict[str, Any], source: Source, folder: Path, path: Path) -> Im
         if reason:
             raise source.error(join("env", name), f"looks like a secret literal ({reason}); "
                                "declare its name under secrets: and pass the value at run time")
+        if "\n" in value or "\r" in value:
+            raise source.error(join("env", name), "may not hold a newline (an image's ENV cannot "
+                               "carry one); put multi-line text in a file under files:")
     for name, value in data.get("labels", {}).items():
         reason = secret_reason(name, value)
         if reason:
