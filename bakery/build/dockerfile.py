@@ -36,10 +36,11 @@ def healthcheck_instruction(hc: HealthCheck) -> str:
     if hc.command:
         argv = list(hc.command)
     else:
-        # bash's /dev/tcp: needs no curl or wget inside the image.
-        request = f"GET {hc.http_path} HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n"
-        script = (f"exec 3<>/dev/tcp/127.0.0.1/{hc.http_port} && printf '{request}' >&3 "
-                  "&& head -n1 <&3 | grep -q ' 200 '")
+        # bash's /dev/tcp: needs no curl or wget inside the image. The path is printf's
+        # argument, shell-quoted: a ' or % in it is data, not shell syntax or a format.
+        request = "GET %s HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n"
+        script = (f"exec 3<>/dev/tcp/127.0.0.1/{hc.http_port} && printf '{request}' "
+                  f"{shlex.quote(hc.http_path or '/')} >&3 && head -n1 <&3 | grep -q ' 200 '")
         argv = ["/bin/bash", "-c", script]
     start = f"--start-period={hc.start_period}s " if hc.start_period else ""
     return (f"HEALTHCHECK --interval={hc.interval}s --timeout={hc.timeout}s {start}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -140,12 +142,18 @@ def test_env_value_with_a_newline_is_a_lint_error(tmp_path: Path) -> None:
 
 # http health check paths --------------------------------------------------------------------
 
-def test_http_health_path_is_passed_as_data_not_shell_or_printf_format() -> None:
-    line = healthcheck_instruction(HealthCheck(http_path="/a'b%d", http_port=80))
-    assert "/a'b%d" not in line.split("printf", 1)[1].split(">&3")[0].replace("'/a'\"'\"'b%d'", "")
-    assert "'/a'\"'\"'b%d'" in line  # shell-quoted, an argument of printf's %s
+@pytest.mark.parametrize("path", ["/a'b%d", "/health?x=%20y", "/a\\b", "/$(id)"])
+def test_http_health_path_is_passed_as_data_not_shell_or_printf_format(path: str) -> None:
+    line = healthcheck_instruction(HealthCheck(http_path=path, http_port=80))
+    script = json.loads(line.split(" CMD ", 1)[1])[2]
+    connect, _, rest = script.partition(" && ")
+    assert connect == "exec 3<>/dev/tcp/127.0.0.1/80"
+    request = rest.split(" && head", 1)[0]  # the printf ... >&3 part, run with fd 3 = stdout
+    out = subprocess.run(["bash", "-c", f"exec 3>&1 && {request}"], capture_output=True,
+                         check=True).stdout
+    assert out == f"GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n".encode()
 
 
-def test_plain_http_health_path_keeps_its_rendering() -> None:
+def test_plain_http_health_path_is_requested() -> None:
     line = healthcheck_instruction(HealthCheck(http_path="/healthz", http_port=8080))
-    assert "printf 'GET /healthz HTTP/1.0" in line
+    assert "printf 'GET %s HTTP/1.0\\\\r\\\\nHost: localhost\\\\r\\\\n\\\\r\\\\n' /healthz >&3" in line
