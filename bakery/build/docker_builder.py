@@ -179,6 +179,8 @@ def finish(project: Project, prepared: PreparedBuild, image_id: str, up_to_date:
     defn = prepared.defn
     tags = [fpmod.fingerprint_tag(defn.name, prepared.fingerprint),
             fpmod.version_tag(defn.name, defn.version)]
+    if not up_to_date:
+        emit("step", "tagging")  # also where a cancelled parallel build stops (runner)
     _tag(image_id, tags)
     conn = connect(project.db_path)
     try:

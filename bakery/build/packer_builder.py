@@ -25,7 +25,7 @@ from bakery.build.docker_builder import BuildOutcome, EventSink, PreparedBuild
 from bakery.build.packer_template import STEP_MARKER, render_template
 from bakery.definitions.image import ImageDefinition
 from bakery.engine.client import engine
-from bakery.errors import BuildError, EngineError
+from bakery.errors import BakeryError, BuildError, EngineError
 from bakery.project import Project
 
 ARTIFACT_ID = re.compile(r"^\d*,[^,]*,artifact,0,id,(\S+)$")
@@ -79,7 +79,10 @@ class _Follower:
 
     def _run(self) -> None:
         while not self._stop.wait(0.2):
-            self._poll()
+            try:
+                self._poll()
+            except BakeryError:
+                return  # the sink refused (a cancelled build): __exit__'s poll raises it again
 
     def _poll(self) -> None:
         with self.path.open() as f:

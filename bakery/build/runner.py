@@ -6,6 +6,7 @@ failing image does not stop the others; each result carries its outcome or its e
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -35,20 +36,31 @@ class BuildResult:
         return self.error is None
 
 
+class BuildInterrupted(BakeryError):
+    """Ctrl-C reached the main thread while this image was building on a worker thread."""
+
+    exit_code = 130
+
+
 def build_one(project: Project, defn: ImageDefinition, builder: BuilderFn,
-              on_event: ImageEventSink, nocache: bool = False) -> BuildResult:
+              on_event: ImageEventSink, nocache: bool = False,
+              cancel: threading.Event | None = None) -> BuildResult:
     def emit(kind: str, text: str) -> None:
+        # A builder reports every step, and once more before it tags: raising here stops a
+        # cancelled build at its next event, before any tag or record is made.
+        if cancel is not None and cancel.is_set():
+            raise BuildInterrupted(f"{defn.name}: interrupted")
         on_event(defn.name, kind, text)
 
     emit("start", "")
     try:
         outcome = builder(project, defn, on_event=emit, nocache=nocache)
     except BakeryError as exc:
-        emit("failed", str(exc).splitlines()[0])
+        on_event(defn.name, "failed", str(exc).splitlines()[0])
         return BuildResult(defn.name, defn.version, error=exc)
     except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
         err = EngineError(f"{defn.name}: the Docker engine failed during the build: {exc}")
-        emit("failed", str(err))
+        on_event(defn.name, "failed", str(err))
         return BuildResult(defn.name, defn.version, error=err)
     emit("done", "up to date" if outcome.up_to_date else f"built in {outcome.seconds:.1f}s")
     return BuildResult(defn.name, defn.version, outcome=outcome)
@@ -60,6 +72,15 @@ def build_many(project: Project, defns: list[ImageDefinition], builder: BuilderF
     sink = on_event or (lambda name, kind, text: None)
     if jobs <= 1 or len(defns) <= 1:
         return [build_one(project, d, builder, sink, nocache) for d in defns]
-    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="bakery-build") as pool:
-        futures = [pool.submit(build_one, project, d, builder, sink, nocache) for d in defns]
+    cancel = threading.Event()
+    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="bakery-build")
+    try:
+        futures = [pool.submit(build_one, project, d, builder, sink, nocache, cancel) for d in defns]
         return [f.result() for f in futures]
+    except KeyboardInterrupt:
+        # Ctrl-C lands on the main thread only; without this the workers would finish, tag
+        # and record their images, and only then would bakery say "interrupted".
+        cancel.set()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

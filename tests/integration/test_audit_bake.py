@@ -59,3 +59,32 @@ def test_env_values_reach_the_image_literally(scratch) -> None:
     assert "PRICE=$5 and ${HOME}" in env
     assert "GREETING=héllo" in env
     assert 'QUOTED=say "hi" \\ ok' in env
+
+
+def test_ctrl_c_during_parallel_builds_tags_nothing(scratch) -> None:
+    """-j 2, Ctrl-C while both run a step: exit 130 and no image of either is tagged (the
+    worker threads used to finish their builds, tag and record them, then say interrupted)."""
+    root, add = scratch
+    marker = secrets.token_hex(4)
+    names = [add(f"int{i}", f"run:\n  - 'echo {marker}; sleep 6'\ncmd: [sleep, infinity]\n")
+             for i in (1, 2)]
+    env = {**os.environ, "BAKERY_PROJECT": str(root)}
+    proc = subprocess.Popen([BAKERY, "build", "-j", "2", *names], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    seen = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:  # plain progress: one line per step
+            seen.append(line)
+            if sum(marker in x and " RUN " in x for x in seen) == 2:
+                break
+        time.sleep(1)
+        os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+        out = "".join(seen) + proc.communicate(timeout=120)[0]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, out
+    assert "Traceback" not in out
+    assert [tags_of(n) for n in names] == [[], []], out
+    assert "reading installed packages" not in out  # no build went on to be recorded
