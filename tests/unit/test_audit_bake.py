@@ -157,3 +157,20 @@ def test_http_health_path_is_passed_as_data_not_shell_or_printf_format(path: str
 def test_plain_http_health_path_is_requested() -> None:
     line = healthcheck_instruction(HealthCheck(http_path="/healthz", http_port=8080))
     assert "printf 'GET %s HTTP/1.0\\\\r\\\\nHost: localhost\\\\r\\\\n\\\\r\\\\n' /healthz >&3" in line
+
+
+# bakery verify NAME:VERSION with something that is not a version ------------------------------
+
+@pytest.mark.parametrize("ref", ["web:notaversion", "web:1.0.0:x", "web:v1.0.0"])
+def test_verify_of_a_non_version_says_so_and_touches_nothing(project_copy: Path, ref: str) -> None:
+    result = CliRunner().invoke(main, ["--project", str(project_copy), "verify", ref])
+    assert result.exit_code == 2, result.output
+    assert "is not a version" in result.output
+    assert not (project_copy / ".bakery").exists()
+
+
+def test_patch_versions_are_versions_for_verify() -> None:
+    from bakery.verify.runner import parse_ref
+
+    assert parse_ref("web:1.0.0+patch.2") == ("web", "1.0.0+patch.2")
+    assert parse_ref("web:1.0.0_patch.2") == ("web", "1.0.0+patch.2")  # as the Docker tag spells it
