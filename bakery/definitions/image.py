@@ -27,6 +27,10 @@ from bakery.definitions.yamlsource import Source, join
 NAME = r"[a-z0-9][a-z0-9-]{0,62}"
 SEMVER = r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?"
 PACKAGE = r"[a-z0-9][a-z0-9+.-]*(=[A-Za-z0-9.+~:-]+)?"
+# An image reference as the engine parses it (distribution/reference), with a required tag
+# and no registry port: name components of lowercase alphanumerics joined by ., _, __ or -.
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+IMAGE_REF = rf"{_COMPONENT}(?:/{_COMPONENT})*:[A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}}"
 ENV_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 SECRET_NAME = r"[A-Z_][A-Z0-9_]*"
 
@@ -67,7 +71,7 @@ IMAGE_SCHEMA = Obj(
         "version": Str(pattern=SEMVER, pattern_hint="a semantic version like 1.2.3",
                        max_length=100, max_hint="it becomes a Docker tag"),
         "description": Str(),
-        "base": Str(pattern=r"[a-z0-9][a-z0-9._/-]*:[A-Za-z0-9._-]+",
+        "base": Str(pattern=IMAGE_REF,
                     pattern_hint="an image reference like debian:bookworm"),
         "packages": ListOf(Str(pattern=PACKAGE, pattern_hint="a Debian package, optionally =version"),
                            unique=True),

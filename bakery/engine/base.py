@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import subprocess
 import tarfile
@@ -69,8 +70,13 @@ def find_local(ref: str) -> str | None:
 
 def ensure_base(ref: str, refresh: bool = False) -> BaseImage:
     """Make ``ref`` available locally; a no-op when it already is, unless ``refresh``."""
+    from bakery.definitions.image import IMAGE_REF
+
     if ":" not in ref:
         raise UsageError(f"base reference {ref!r} needs a tag, like debian:bookworm")
+    if not re.fullmatch(IMAGE_REF, ref):
+        # The engine would refuse it with a 400 that used to surface as a traceback.
+        raise UsageError(f"base reference {ref!r} is not an image reference like debian:bookworm")
     tag = local_tag(ref)
     existing = find_local(ref)
     if existing and not refresh:

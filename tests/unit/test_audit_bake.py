@@ -174,3 +174,21 @@ def test_patch_versions_are_versions_for_verify() -> None:
 
     assert parse_ref("web:1.0.0+patch.2") == ("web", "1.0.0+patch.2")
     assert parse_ref("web:1.0.0_patch.2") == ("web", "1.0.0+patch.2")  # as the Docker tag spells it
+
+
+# base references the engine cannot parse ------------------------------------------------------
+
+@pytest.mark.parametrize("ref", ["debian:../x", "debian:", ":bookworm", "Debian:bookworm",
+                                 "debian:bookworm;rm", "debian:.hidden", "deb--ian/:x"])
+def test_bakery_base_with_a_malformed_reference_is_bad_input(ref: str) -> None:
+    result = CliRunner().invoke(main, ["base", ref])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and result.exception is None or \
+        isinstance(result.exception, SystemExit)
+    assert "like debian:bookworm" in result.output
+
+
+@pytest.mark.parametrize("ref", ["debian:.hidden", "debian:..", "debian/:x", "a..b:x"])
+def test_malformed_base_in_a_definition_is_a_lint_error(tmp_path: Path, ref: str) -> None:
+    err = lint_error(tmp_path, f"name: t\nversion: 1.0.0\nbase: '{ref}'\n")
+    assert (err.line, err.key) == (3, "base")
