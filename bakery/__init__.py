@@ -4,4 +4,4 @@ __version__ = "0.1.0"
 
 # Bumped whenever the way a definition is turned into an image changes, so that
 # every fingerprint changes with it (DESIGN invariant 2).
-RECIPE_VERSION = "2"  # 2: files keep their own paths in the build context
+RECIPE_VERSION = "3"  # 2: files keep their own paths in the build context
