@@ -201,6 +201,14 @@ def status(ctx: Context, env: str | None, as_json: bool) -> None:
                    f"{'healthy' if live['healthy'] else 'NOT healthy'}) at {row['url']}" if live
                    else f"not live (load balancer {row['lb']})"))
         console.print(head, highlight=False)
+        if row.get("detached"):
+            lost = row["detached"]
+            console.print("  [yellow]![/] the load balancer has no fleet in rotation (its runtime state was "
+                          f"lost) while {lost['version']} ({lost['colour']}, "
+                          f"{'running' if lost['running'] else 'stopped'}) is the live fleet: "
+                          f"`bakery rollout {row['service']} --env {row['env']} --image {lost['image']}` "
+                          "puts it back (and changes nothing else)",
+                          highlight=False)
         if row["standby"]:
             sb = row["standby"]
             console.print(f"  previous: {sb['version']} ({sb['colour']}, "

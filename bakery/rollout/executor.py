@@ -29,6 +29,7 @@ from bakery.rollout import fleet as fleets
 from bakery.rollout import machine as m
 from bakery.rollout.analysis import Observation, judge
 from bakery.rollout.plan import Live, Plan, Target, canary_steps, make_plan
+from bakery.rollout.reattach import expected_live
 from bakery.rollout.scope import Scope, scope_for
 from bakery.store import builds, journal, locks, verifications
 from bakery.store.db import connect
@@ -459,6 +460,14 @@ def recover(project: Project, scope: Scope, lb: HAProxy, defn: RolloutDefinition
             obs = Observed(fleets.list_fleets(scope), stats)
             mine = next((f for f in obs.fleets if f.rollout_id == row.id), None)
             green_w, blue_w = obs.colour_weight(row.colour), obs.colour_weight(cmd.other(row.colour))
+            if row.kind == "reattach":
+                # Nothing to undo: the fleet was live before; it carries traffic or it does not.
+                done = green_w > 0
+                journal.step(conn, row.id, "recovery", "finish" if done else "unwind",
+                             {"green_weight": green_w, "blue_weight": blue_w})
+                journal.finish(conn, row.id, "succeeded" if done else "unwound",
+                               "interrupted; " + ("it already had traffic" if done else "tried again"))
+                continue
             if row.kind == "rollback":
                 decision = "promote" if green_w > 0 and blue_w == 0 else "unwind"
             else:
@@ -505,6 +514,61 @@ def expire_standby(project: Project, scope: Scope, defn: RolloutDefinition, obs:
         obs.standby = None
 
 
+def detached_live(project: Project, scope: Scope, obs: Observed) -> fleets.Fleet | None:
+    """The fleet that should be live but that HAProxy has not in rotation (its runtime state
+    was lost: LB container restarted or recreated, engine restarted), or None."""
+    if obs.live is not None or not obs.fleets:
+        return None
+    conn = connect(project.db_path)
+    try:
+        rows = journal.history(conn, scope.env, scope.service, limit=50)
+    finally:
+        conn.close()
+    return expected_live(obs.fleets, rows)
+
+
+def reattach(project: Project, scope: Scope, lb: HAProxy, defn: RolloutDefinition, emit: Sink) -> None:
+    """Put the live fleet back in rotation after HAProxy lost its runtime state.
+
+    The fleet is not changed: a running one only gets its slots back (after Docker and HAProxy
+    report it healthy, invariant 3); a stopped one (engine restart) is started and health-checked
+    first, as a rollback does.
+    """
+    fleet = detached_live(project, scope, observe(scope, lb))
+    if fleet is None:
+        return
+    emit("warn", {"text": f"the load balancer has no fleet in rotation (its runtime state was lost: "
+                          f"restarted?) while {fleet.colour} {fleet.version} (rollout {fleet.rollout_id}) "
+                          "is the live fleet; putting it back in rotation"})
+    rid = journal.new_id()
+    conn = connect(project.db_path)
+    try:
+        journal.begin(conn, journal.RolloutRow(
+            id=rid, env=scope.env, service=scope.service, kind="reattach", strategy="reattach",
+            image_name=fleet.image_name, version=fleet.version, fingerprint=fleet.fingerprint,
+            colour=fleet.colour, prev_id=fleet.rollout_id, prev_version=None, prev_colour=None,
+            status="running", started=journal.now(), finished=None, reason=""))
+        try:
+            if not fleet.running:
+                journal.step(conn, rid, "reattach", "StartStopped", {"fleet": fleet.rollout_id})
+                fleets.start_stopped(scope, fleet)
+            fleet = fleets.wait_healthy(scope, fleet.rollout_id, defn.health.start_timeout)
+            journal.step(conn, rid, "reattach", "Enlist", {"colour": fleet.colour})
+            enlist(lb, fleet.colour, fleet, defn)
+            wait_lb_up(lb, fleet.colour, len(fleet.members), defn.health.start_timeout)
+            journal.step(conn, rid, "reattach", "SetWeights", {"colour": fleet.colour, "weight": 100})
+            for mb in fleet.members:
+                lb.send(cmd.set_weight(fleet.colour, mb.index, 100))
+        except (BakeryError, KeyboardInterrupt) as exc:
+            journal.finish(conn, rid, "failed", str(exc) or "interrupted")
+            raise
+        journal.finish(conn, rid, "succeeded", f"{fleet.colour} {fleet.version} back in rotation")
+    finally:
+        conn.close()
+    emit("weights", {"green_percent": 100, "colour": fleet.colour,
+                     "per_server": {fleet.colour: 100, cmd.other(fleet.colour): 0}})
+
+
 # -- entry points ------------------------------------------------------------------------------------------
 def plan_rollout(project: Project, env: str, service: str, image: str | None = None,
                  canary: bool = False) -> Plan:
@@ -513,7 +577,14 @@ def plan_rollout(project: Project, env: str, service: str, image: str | None = N
     rec = resolve_target(project, defn, image)
     scope = scope_for(project, env, service)
     obs = observe(scope, HAProxy(scope, defn))
-    return make_plan(defn, Target(rec.name, rec.version, rec.fingerprint), live_of(obs), canary)
+    lost = detached_live(project, scope, obs)
+    if lost is not None:  # what the run would do first: put it back in rotation
+        obs.live = lost
+    plan = make_plan(defn, Target(rec.name, rec.version, rec.fingerprint), live_of(obs), canary)
+    if lost is not None:
+        plan.notes.insert(0, f"the load balancer has no fleet in rotation: {lost.colour} {lost.version} "
+                             f"(rollout {lost.rollout_id}) is put back in rotation first")
+    return plan
 
 
 def rollout(project: Project, env: str, service: str, image: str | None = None, canary: bool = False,
@@ -538,6 +609,7 @@ def rollout(project: Project, env: str, service: str, image: str | None = None, 
         lb.ensure(lb_image, serving=early.live is not None,
                   on_event=lambda kind, text: emit(kind, {"text": text}))
         recover(project, scope, lb, defn, emit)
+        reattach(project, scope, lb, defn, emit)
         obs = observe(scope, lb)
         expire_standby(project, scope, defn, obs, emit)
         plan = make_plan(defn, target, live_of(obs), canary)
@@ -589,6 +661,7 @@ def rollback(project: Project, env: str, service: str, on_event: Sink | None = N
         if lb.container() is None or not lb.answers():
             raise RolloutError(f"{service} is not running in {env}: nothing to roll back")
         recover(project, scope, lb, defn, emit)
+        reattach(project, scope, lb, defn, emit)
         obs = observe(scope, lb)
         if obs.live is None:
             raise RolloutError(f"no live fleet of {service} in {env}: nothing to roll back")
@@ -656,6 +729,7 @@ def status(project: Project, env: str | None = None) -> list[dict[str, Any]]:
             lb = HAProxy(scope, defn)
             obs = observe(scope, lb)
             lock = locks.get(conn, scope.lock_key)
+            lost = detached_live(project, scope, obs)
             out.append({
                 "env": defn.environment, "service": defn.service, "url": url_of(defn),
                 "lb": "running" if obs.stats is not None else "absent",
@@ -669,6 +743,10 @@ def status(project: Project, env: str | None = None) -> list[dict[str, Any]]:
                 "fleets": [{"colour": f.colour, "version": f.version, "rollout": f.rollout_id,
                             "members": [asdict(mb) for mb in f.members]} for f in obs.fleets],
                 "lock": lock.describe() if lock else None,
+                # The live fleet HAProxy lost (restarted LB or engine): the next rollout puts it back.
+                "detached": {"image": f"{lost.image_name}:{lost.version}", "version": lost.version,
+                             "colour": lost.colour, "rollout": lost.rollout_id,
+                             "running": lost.running} if lost else None,
             })
     finally:
         conn.close()

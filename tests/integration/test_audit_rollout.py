@@ -1,0 +1,108 @@
+"""Rollout behaviour found by the rollout audit, against the real engine and HAProxy.
+
+One tmp project for the module (web 1.0.0 and 1.1.0 built and verified for real, web-bad
+for a failing canary); each test has its own environment, so its own LB, network and port.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from bakery.build.docker_builder import build
+from bakery.cli import main
+from bakery.engine import labels
+from bakery.project import Project
+from bakery.rollout.scope import PROJECT_LABEL, scope_for
+from bakery.verify.runner import verify
+from tests.integration.test_rollout_paths import _env_definition
+
+REPO = Path(__file__).resolve().parents[2]
+ENVS = ("lbrestart", "failedcanary")
+
+
+@pytest.fixture(scope="module")
+def ap(docker_engine, base_image, tmp_path_factory):
+    root = tmp_path_factory.mktemp("audit") / "project"
+    root.mkdir()
+    for folder in ("images", "rollouts"):
+        shutil.copytree(REPO / folder, root / folder)
+    shutil.rmtree(root / "rollouts" / "production")
+    for env in ENVS:
+        _env_definition(root, env)
+    project = Project(root)
+    saved = os.environ.get("BAKERY_PROJECT")
+    os.environ["BAKERY_PROJECT"] = str(root)
+    recs = [build(project, project.load_image("web")).record]
+    web_yaml = root / "images" / "web" / "image.yaml"
+    web_yaml.write_text(web_yaml.read_text().replace("version: 1.0.0", "version: 1.1.0"))
+    recs.append(build(project, project.load_image("web")).record)
+    recs.append(build(project, project.load_image("web-bad")).record)
+    for rec in recs:
+        assert verify(project, rec.name, rec.version, fingerprint=rec.fingerprint).passed
+    yield project
+    if saved is None:
+        os.environ.pop("BAKERY_PROJECT", None)
+    else:
+        os.environ["BAKERY_PROJECT"] = saved
+    pid = scope_for(project, "x", "web").project_id
+    for c in docker_engine.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}={pid}"}):
+        c.remove(force=True)
+    for net in docker_engine.networks.list(filters={"label": f"{PROJECT_LABEL}={pid}"}):
+        net.remove()
+
+
+def bakery(project: Project, *args: str):
+    return CliRunner().invoke(main, ["--project", str(project.root), *args], catch_exceptions=False)
+
+
+def version_at(project: Project, env: str) -> str:
+    port = project.load_rollout(env, "web").listen_port
+    return httpx.get(f"http://127.0.0.1:{port}/version", timeout=5).text.strip()
+
+
+def fleets_snapshot(docker_engine, project: Project, env: str) -> dict[str, tuple]:
+    """Invariant 1 evidence: id -> (version, StartedAt, RestartCount, status)."""
+    scope = scope_for(project, env, "web")
+    return {c.id: (c.labels[labels.IMAGE_VERSION], c.attrs["State"]["StartedAt"], c.attrs["RestartCount"],
+                   c.status)
+            for c in docker_engine.containers.list(all=True,
+                                                   filters={"label": scope.label_filter("service")})}
+
+
+def test_lb_restart_puts_the_live_fleet_back_without_touching_it(ap, docker_engine):
+    """HAProxy's addresses and weights live in memory: a restarted LB has no server in rotation.
+    The next rollout of the live image re-attaches the live fleet (journal + labels) and is then
+    a no-op; the kept previous fleet stays, so a rollback still works."""
+    project = ap
+    assert bakery(project, "rollout", "web", "--env", "lbrestart", "--image", "1.0.0").exit_code == 0
+    assert bakery(project, "rollout", "web", "--env", "lbrestart", "--image", "1.1.0").exit_code == 0
+    before = fleets_snapshot(docker_engine, project, "lbrestart")
+    docker_engine.containers.get(scope_for(project, "lbrestart", "web").lb_container).restart(timeout=2)
+
+    status = json.loads(bakery(project, "status", "--env", "lbrestart", "--json").output)["services"][0]
+    assert status["live"] is None
+    assert status["detached"]["version"] == "1.1.0" and status["detached"]["running"]
+    plan = bakery(project, "rollout", "web", "--env", "lbrestart", "--image", "1.1.0", "--plan")
+    assert plan.exit_code == 0
+    assert "put back in rotation first" in plan.output and "already live" in plan.output
+
+    again = bakery(project, "rollout", "web", "--env", "lbrestart", "--image", "1.1.0")
+    assert again.exit_code == 0, again.output
+    assert "putting it back in rotation" in again.output and "already live" in again.output
+    assert version_at(project, "lbrestart") == "1.1.0"
+    assert fleets_snapshot(docker_engine, project, "lbrestart") == before  # nothing started/stopped/removed
+    status = json.loads(bakery(project, "status", "--env", "lbrestart", "--json").output)["services"][0]
+    assert status["live"]["version"] == "1.1.0" and status["standby"]["version"] == "1.0.0"
+    assert status["detached"] is None
+
+    back = bakery(project, "rollback", "web", "--env", "lbrestart")
+    assert back.exit_code == 0, back.output
+    assert version_at(project, "lbrestart") == "1.0.0"
+    assert fleets_snapshot(docker_engine, project, "lbrestart") == before
