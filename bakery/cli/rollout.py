@@ -155,9 +155,10 @@ def rollout(ctx: Context, service: str, env: str, image: str | None, canary: boo
 
 
 def finish(outcome: executor.Outcome, view: ProgressView, as_json: bool, service: str, env: str) -> None:
-    if as_json:
-        print_json({"event": "result", "status": outcome.status, "rollout_id": outcome.rollout_id,
-                    "reason": outcome.reason, "url": outcome.url, "verdicts": outcome.verdicts})
+    if as_json:  # the last of the JSON lines: one line like every event, so `jq -c`/line readers work
+        sys.stdout.write(json.dumps({"event": "result", "status": outcome.status,
+                                     "rollout_id": outcome.rollout_id, "reason": outcome.reason,
+                                     "url": outcome.url, "verdicts": outcome.verdicts}, default=str) + "\n")
     if outcome.status == "failed":
         raise RolloutError(f"{service} in {env}: {outcome.reason}")
     if not as_json:
