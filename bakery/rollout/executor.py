@@ -28,7 +28,7 @@ from bakery.project import Project
 from bakery.rollout import fleet as fleets
 from bakery.rollout import machine as m
 from bakery.rollout.analysis import Observation, judge
-from bakery.rollout.plan import Live, Plan, Target, canary_steps, make_plan
+from bakery.rollout.plan import Live, Plan, Target, canary_steps, make_plan, no_rollback_target
 from bakery.rollout.reattach import expected_live
 from bakery.rollout.scope import Scope, scope_for
 from bakery.store import builds, journal, locks, verifications
@@ -89,6 +89,11 @@ def observe(scope: Scope, lb: HAProxy) -> Observed:
 
 def live_of(obs: Observed) -> Live | None:
     f = obs.live
+    return Live(f.version, f.fingerprint, f.colour, f.rollout_id) if f else None
+
+
+def standby_of(obs: Observed) -> Live | None:
+    f = obs.standby
     return Live(f.version, f.fingerprint, f.colour, f.rollout_id) if f else None
 
 
@@ -580,7 +585,8 @@ def plan_rollout(project: Project, env: str, service: str, image: str | None = N
     lost = detached_live(project, scope, obs)
     if lost is not None:  # what the run would do first: put it back in rotation
         obs.live = lost
-    plan = make_plan(defn, Target(rec.name, rec.version, rec.fingerprint), live_of(obs), canary)
+    plan = make_plan(defn, Target(rec.name, rec.version, rec.fingerprint), live_of(obs), canary,
+                     standby_of(obs))
     if lost is not None:
         plan.notes.insert(0, f"the load balancer has no fleet in rotation: {lost.colour} {lost.version} "
                              f"(rollout {lost.rollout_id}) is put back in rotation first")
@@ -612,7 +618,7 @@ def rollout(project: Project, env: str, service: str, image: str | None = None, 
         reattach(project, scope, lb, defn, emit)
         obs = observe(scope, lb)
         expire_standby(project, scope, defn, obs, emit)
-        plan = make_plan(defn, target, live_of(obs), canary)
+        plan = make_plan(defn, target, live_of(obs), canary, standby_of(obs))
         if plan.noop:
             emit("info", {"text": plan.notes[0]})
             return Outcome("noop", obs.live.rollout_id if obs.live else None, plan.notes[0], plan,
@@ -667,9 +673,12 @@ def rollback(project: Project, env: str, service: str, on_event: Sink | None = N
             raise RolloutError(f"no live fleet of {service} in {env}: nothing to roll back")
         prev = obs.standby
         if prev is None:
-            raise RolloutError(f"no previous fleet of {service} in {env} is kept (the rollback window "
-                               f"is {defn.keep_previous:g}s); roll out an earlier version instead: "
-                               f"`bakery rollout {service} --env {env} --image VERSION`")
+            conn = connect(project.db_path)
+            try:
+                rows = journal.history(conn, env, service, limit=50)
+            finally:
+                conn.close()
+            raise RolloutError(no_rollback_target(service, env, obs.live.version, rows, defn.keep_previous))
         live = obs.live
         rollout_id = journal.new_id()
         conn = connect(project.db_path)

@@ -106,3 +106,26 @@ def test_lb_restart_puts_the_live_fleet_back_without_touching_it(ap, docker_engi
     assert back.exit_code == 0, back.output
     assert version_at(project, "lbrestart") == "1.0.0"
     assert fleets_snapshot(docker_engine, project, "lbrestart") == before
+
+
+def test_failed_canary_leaves_no_rollback_target_and_says_why(ap, docker_engine):
+    """A new rollout takes the kept previous fleet's colour slots, so after a failed canary
+    `bakery rollback` has nowhere to go: exit 1 naming the failed rollout and the way back.
+    --json output is JSON lines on stdout, the final result included."""
+    project = ap
+    assert bakery(project, "rollout", "web", "--env", "failedcanary", "--image", "1.0.0").exit_code == 0
+    assert bakery(project, "rollout", "web", "--env", "failedcanary", "--image", "1.1.0").exit_code == 0
+    plan = bakery(project, "rollout", "web", "--env", "failedcanary", "--image", "web-bad:1.0.0", "--canary",
+                  "--plan")
+    assert "the kept previous fleet blue (1.0.0) is removed first" in plan.output
+    bad = bakery(project, "rollout", "web", "--env", "failedcanary", "--image", "web-bad:1.0.0", "--canary",
+                 "--json")
+    assert bad.exit_code == 1
+    lines = [json.loads(line) for line in bad.stdout.splitlines()]  # every stdout line is one JSON object
+    assert lines[-1]["event"] == "result" and lines[-1]["status"] == "failed"
+    assert version_at(project, "failedcanary") == "1.1.0"
+    back = bakery(project, "rollback", "web", "--env", "failedcanary")
+    assert back.exit_code == 1
+    assert "the failed rollout" in back.output and "web-bad 1.0.0 took its blue slots" in back.output
+    assert "`bakery rollout web --env failedcanary --image 1.0.0`" in back.output
+    assert version_at(project, "failedcanary") == "1.1.0"
