@@ -456,8 +456,13 @@ def server_rows(stats: dict[str, cmd.ServerStat]) -> list[dict[str, Any]]:
 
 
 # -- recovery and housekeeping ----------------------------------------------------------------------------
-def recover(project: Project, scope: Scope, lb: HAProxy, defn: RolloutDefinition, emit: Sink) -> None:
-    """Finish or unwind rollouts the journal says are unfinished (their holder is gone: we hold the lock)."""
+def recover(project: Project, scope: Scope, lb: HAProxy, defn: RolloutDefinition,
+            emit: Sink) -> list[tuple[journal.RolloutRow, str]]:
+    """Finish or unwind rollouts the journal says are unfinished (their holder is gone: we hold the lock).
+
+    Returns each row with what was decided ('promote' finished it, 'unwind' undid it).
+    """
+    done: list[tuple[journal.RolloutRow, str]] = []
     conn = connect(project.db_path)
     try:
         for row in journal.unfinished(conn, scope.env, scope.service):
@@ -467,14 +472,15 @@ def recover(project: Project, scope: Scope, lb: HAProxy, defn: RolloutDefinition
             green_w, blue_w = obs.colour_weight(row.colour), obs.colour_weight(cmd.other(row.colour))
             if row.kind == "reattach":
                 # Nothing to undo: the fleet was live before; it carries traffic or it does not.
-                done = green_w > 0
-                journal.step(conn, row.id, "recovery", "finish" if done else "unwind",
+                had = green_w > 0
+                journal.step(conn, row.id, "recovery", "finish" if had else "unwind",
                              {"green_weight": green_w, "blue_weight": blue_w})
-                journal.finish(conn, row.id, "succeeded" if done else "unwound",
-                               "interrupted; " + ("it already had traffic" if done else "tried again"))
+                journal.finish(conn, row.id, "succeeded" if had else "unwound",
+                               "interrupted; " + ("it already had traffic" if had else "tried again"))
+                done.append((row, "promote" if had else "unwind"))
                 continue
             if row.kind == "rollback":
-                decision = "promote" if green_w > 0 and blue_w == 0 else "unwind"
+                decision = m.recovery_rollback(green_w, blue_w)
             else:
                 decision = m.recovery(green_w, blue_w, bool(mine and mine.running))
             journal.step(conn, row.id, "recovery", decision, {"green_weight": green_w, "blue_weight": blue_w})
@@ -483,8 +489,9 @@ def recover(project: Project, scope: Scope, lb: HAProxy, defn: RolloutDefinition
                 drain(lb, cmd.other(row.colour), len(prev.members) if prev else defn.replicas,
                       defn.drain_timeout, emit)
                 journal.finish(conn, row.id, "succeeded", "completed by the next run after an interruption")
-                emit("warn", {"text": f"an interrupted {row.kind} {row.id} ({row.version}) already had all "
+                emit("warn", {"text": f"an interrupted {row.kind} {row.id} ({row.version}) already had "
                                       "traffic; finished it"})
+                done.append((row, decision))
                 continue
             if prev is not None and prev.running and row.kind == "rollout":
                 for mb in prev.members:
@@ -493,11 +500,19 @@ def recover(project: Project, scope: Scope, lb: HAProxy, defn: RolloutDefinition
                 drain(lb, row.colour, max(defn.replicas, len(mine.members) if mine else 0), 5.0, emit)
                 if mine is not None:
                     fleets.remove_fleet(mine)
+                undone = "its new containers removed"
+            else:  # a rollback that had not moved traffic yet: its target's slots back out of rotation
+                if blue_w > 0:
+                    sizes = [len(f.members) for f in obs.fleets if f.colour == row.colour]
+                    drain(lb, row.colour, max([defn.replicas, *sizes]), 0.0, _quiet)
+                undone = "the fleet it was rolling back to is kept as it was"
             journal.finish(conn, row.id, "unwound", "interrupted; unwound by the next run")
             emit("warn", {"text": f"an interrupted {row.kind} {row.id} ({row.version}) was unwound: "
-                                  "traffic stays on the fleet that was live, its new containers removed"})
+                                  f"traffic stays on the fleet that was live, {undone}"})
+            done.append((row, decision))
     finally:
         conn.close()
+    return done
 
 
 def expire_standby(project: Project, scope: Scope, defn: RolloutDefinition, obs: Observed,
@@ -666,7 +681,15 @@ def rollback(project: Project, env: str, service: str, on_event: Sink | None = N
                     on_takeover=lambda text: emit("warn", {"text": text})):
         if lb.container() is None or not lb.answers():
             raise RolloutError(f"{service} is not running in {env}: nothing to roll back")
-        recover(project, scope, lb, defn, emit)
+        finished = [row for row, decision in recover(project, scope, lb, defn, emit)
+                    if row.kind == "rollback" and decision == "promote"]
+        if finished:
+            # The rollback asked for was interrupted and has just been completed: rolling back
+            # again now would undo it.
+            row = finished[-1]
+            reason = f"the interrupted rollback {row.id} to {row.version} was completed"
+            emit("done", {"status": "succeeded", "reason": reason})
+            return Outcome("succeeded", row.id, reason, url=url_of(defn))
         reattach(project, scope, lb, defn, emit)
         obs = observe(scope, lb)
         if obs.live is None:
@@ -690,6 +713,7 @@ def rollback(project: Project, env: str, service: str, on_event: Sink | None = N
                 prev_colour=live.colour, status="running", started=journal.now(), finished=None, reason=""))
             emit("start", {"rollout_id": rollout_id, "colour": prev.colour, "version": prev.version,
                            "strategy": "rollback", "live": live.version})
+            switched = False
             try:
                 if not prev.running:
                     journal.step(conn, rollout_id, "rollback", "StartStopped", {"fleet": prev.rollout_id})
@@ -707,6 +731,7 @@ def rollback(project: Project, env: str, service: str, on_event: Sink | None = N
                     wait_lb_up(lb, prev.colour, len(prev.members), defn.health.start_timeout)
                 journal.step(conn, rollout_id, "rollback", "SetWeights",
                              {"colour": prev.colour, "weight": 100})
+                switched = True
                 for mb in prev.members:
                     lb.send(cmd.set_weight(prev.colour, mb.index, 100))
                 emit("weights", {"green_percent": 100, "colour": prev.colour,
@@ -714,12 +739,25 @@ def rollback(project: Project, env: str, service: str, on_event: Sink | None = N
                 journal.step(conn, rollout_id, "rollback", "DrainLive", {"colour": live.colour})
                 drain(lb, live.colour, len(live.members), defn.drain_timeout, emit)
             except (BakeryError, KeyboardInterrupt) as exc:
-                journal.finish(conn, rollout_id, "failed", str(exc) or "interrupted")
-                raise
-            journal.finish(conn, rollout_id, "succeeded",
-                           f"rolled back from {live.version} to {prev.version}")
-            emit("done", {"status": "succeeded",
-                          "reason": f"rolled back from {live.version} to {prev.version}"})
+                reason = str(exc) or "interrupted"
+                if not switched:
+                    journal.finish(conn, rollout_id, "failed", reason)
+                    raise
+                # The target already has weight: going forward is the safe way out. Cut the drain
+                # short (maintenance keeps open sessions); if even that fails, the row stays
+                # 'running' so the next run's recovery finishes the rollback.
+                emit("warn", {"text": f"stopping the drain of {live.colour}: {reason}"})
+                try:
+                    for i in range(1, len(live.members) + 1):
+                        lb.send(cmd.set_weight(live.colour, i, 0))
+                        lb.send(cmd.set_state(live.colour, i, "maint"))
+                except BakeryError:
+                    raise exc from None
+                outcome = f"rolled back from {live.version} to {prev.version}; drain cut short: {reason}"
+            else:
+                outcome = f"rolled back from {live.version} to {prev.version}"
+            journal.finish(conn, rollout_id, "succeeded", outcome)
+            emit("done", {"status": "succeeded", "reason": outcome})
         finally:
             conn.close()
     return Outcome("succeeded", rollout_id, f"{live.version} -> {prev.version}", url=url_of(defn))

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -21,10 +23,34 @@ from bakery.engine import labels
 from bakery.project import Project
 from bakery.rollout.scope import PROJECT_LABEL, scope_for
 from bakery.verify.runner import verify
-from tests.integration.test_rollout_paths import _env_definition
+from tests.integration.test_rollout_paths import Load, _env_definition, lb_stats
 
 REPO = Path(__file__).resolve().parents[2]
-ENVS = ("lbrestart", "failedcanary")
+ENVS = ("lbrestart", "failedcanary", "crashrb")
+
+# Runs the CLI in a child process that SIGKILLs itself on the Nth call of module:attr, so a
+# kill -9 lands exactly at one step of a rollout (no race with a reader of its output).
+CRASH_AT = """
+import importlib, os, signal, sys
+target, nth = sys.argv[1], int(sys.argv[2])
+module, _, attr = target.partition(":")
+owner = importlib.import_module(module)
+original, calls = getattr(owner, attr), [0]
+def die_on_nth(*args, **kwargs):
+    calls[0] += 1
+    if calls[0] == nth:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return original(*args, **kwargs)
+setattr(owner, attr, die_on_nth)
+from bakery.cli.app import main
+main(sys.argv[3:], prog_name="bakery")
+"""
+
+
+def killed_at(project: Project, target: str, nth: int, *args: str) -> None:
+    proc = subprocess.run([sys.executable, "-c", CRASH_AT, target, str(nth), "--project", str(project.root),
+                           *args], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == -9, proc.stdout + proc.stderr
 
 
 @pytest.fixture(scope="module")
@@ -129,3 +155,30 @@ def test_failed_canary_leaves_no_rollback_target_and_says_why(ap, docker_engine)
     assert "the failed rollout" in back.output and "web-bad 1.0.0 took its blue slots" in back.output
     assert "`bakery rollout web --env failedcanary --image 1.0.0`" in back.output
     assert version_at(project, "failedcanary") == "1.1.0"
+
+
+def test_rollback_killed_between_weights_and_drain_is_finished_by_the_next_run(ap, docker_engine):
+    """kill -9 after the rollback target got its weight but before the fleet rolled back from
+    was drained: both colours carry full weight. The next run finishes the rollback (it does not
+    flip back), no request fails meanwhile, and no container is restarted or changed."""
+    project = ap
+    assert bakery(project, "rollout", "web", "--env", "crashrb", "--image", "1.0.0").exit_code == 0
+    assert bakery(project, "rollout", "web", "--env", "crashrb", "--image", "1.1.0").exit_code == 0
+    before = fleets_snapshot(docker_engine, project, "crashrb")
+    port = project.load_rollout("crashrb", "web").listen_port
+    with Load(f"http://127.0.0.1:{port}/") as load:
+        killed_at(project, "bakery.rollout.executor:drain", 1, "rollback", "web", "--env", "crashrb")
+        stats = lb_stats(project, "crashrb")
+        assert stats["blue1"].weight == 100 and stats["green1"].weight == 100  # the split it died in
+        again = bakery(project, "rollback", "web", "--env", "crashrb")
+    assert again.exit_code == 0, again.output
+    assert "taking over the lock" in again.output and "finished it" in again.output
+    assert load.codes and set(load.codes) == {200}
+    assert version_at(project, "crashrb") == "1.0.0"
+    status = json.loads(bakery(project, "status", "--env", "crashrb", "--json").output)["services"][0]
+    assert status["live"]["version"] == "1.0.0" and status["standby"]["version"] == "1.1.0"
+    assert status["weights"] == {"blue": 200, "green": 0}
+    assert fleets_snapshot(docker_engine, project, "crashrb") == before
+    hist = json.loads(bakery(project, "history", "web", "--env", "crashrb", "--json").output)["history"]
+    assert hist[0]["kind"] == "rollback" and hist[0]["status"] == "succeeded"
+    assert any(s["phase"] == "recovery" and s["action"] == "promote" for s in hist[0]["steps"])
