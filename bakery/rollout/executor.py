@@ -620,7 +620,14 @@ def rollout(project: Project, env: str, service: str, image: str | None = None, 
     target = Target(rec.name, rec.version, rec.fingerprint)
     early = observe(scope, lb)
     plan = make_plan(defn, target, live_of(early), canary)
-    if plan.noop:
+    conn = connect(project.db_path)
+    try:
+        interrupted = journal.unfinished(conn, env, service)
+    finally:
+        conn.close()
+    # The quick no-op, without lock or LB, only when no interrupted run waits for recovery:
+    # otherwise "nothing to do" would leave it (and its dead holder's lock) as it is.
+    if plan.noop and not interrupted:
         emit("info", {"text": plan.notes[0]})
         return Outcome("noop", early.live.rollout_id if early.live else None, plan.notes[0], plan,
                        url=url_of(defn))

@@ -26,7 +26,7 @@ from bakery.verify.runner import verify
 from tests.integration.test_rollout_paths import Load, _env_definition, lb_stats
 
 REPO = Path(__file__).resolve().parents[2]
-ENVS = ("lbrestart", "failedcanary", "crashrb")
+ENVS = ("lbrestart", "failedcanary", "crashrb", "crashdrain")
 
 # Runs the CLI in a child process that SIGKILLs itself on the Nth call of module:attr, so a
 # kill -9 lands exactly at one step of a rollout (no race with a reader of its output).
@@ -182,3 +182,26 @@ def test_rollback_killed_between_weights_and_drain_is_finished_by_the_next_run(a
     hist = json.loads(bakery(project, "history", "web", "--env", "crashrb", "--json").output)["history"]
     assert hist[0]["kind"] == "rollback" and hist[0]["status"] == "succeeded"
     assert any(s["phase"] == "recovery" and s["action"] == "promote" for s in hist[0]["steps"])
+
+
+def test_rollout_killed_while_draining_is_finished_by_a_rerun_of_the_same_image(ap, docker_engine):
+    """kill -9 as the drain of blue starts: green already has all traffic. Re-running the same
+    rollout is a no-op for traffic, but it must still take the dead lock over and close the
+    interrupted rollout (drain blue into maintenance, journal 'succeeded'), not skip it."""
+    project = ap
+    assert bakery(project, "rollout", "web", "--env", "crashdrain", "--image", "1.0.0").exit_code == 0
+    port = project.load_rollout("crashdrain", "web").listen_port
+    with Load(f"http://127.0.0.1:{port}/") as load:
+        killed_at(project, "bakery.rollout.executor:drain", 1, "rollout", "web", "--env", "crashdrain",
+                  "--image", "1.1.0")
+        again = bakery(project, "rollout", "web", "--env", "crashdrain", "--image", "1.1.0")
+    assert again.exit_code == 0, again.output
+    assert "finished it" in again.output and "already live" in again.output
+    assert load.codes and set(load.codes) == {200}
+    assert version_at(project, "crashdrain") == "1.1.0"
+    stats = lb_stats(project, "crashdrain")
+    assert stats["blue1"].in_maint and stats["blue2"].in_maint
+    status = json.loads(bakery(project, "status", "--env", "crashdrain", "--json").output)["services"][0]
+    assert status["lock"] is None and status["standby"]["version"] == "1.0.0"
+    hist = json.loads(bakery(project, "history", "web", "--env", "crashdrain", "--json").output)["history"]
+    assert [h["status"] for h in hist] == ["succeeded", "succeeded"]
