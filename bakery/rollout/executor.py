@@ -29,7 +29,7 @@ from bakery.rollout import fleet as fleets
 from bakery.rollout import machine as m
 from bakery.rollout.analysis import Observation, judge
 from bakery.rollout.plan import Live, Plan, Target, canary_steps, make_plan, no_rollback_target
-from bakery.rollout.reattach import expected_live
+from bakery.rollout.reattach import expected_live, standby_expired
 from bakery.rollout.scope import Scope, scope_for
 from bakery.store import builds, journal, locks, verifications
 from bakery.store.db import connect
@@ -517,18 +517,16 @@ def recover(project: Project, scope: Scope, lb: HAProxy, defn: RolloutDefinition
 
 def expire_standby(project: Project, scope: Scope, defn: RolloutDefinition, obs: Observed,
                    emit: Sink) -> None:
-    """Remove the previous fleet once the rollback window (keep_previous) has passed."""
+    """Remove the previous fleet once the rollback window (keep_previous) has passed, counted
+    from when the live fleet became live (see reattach.standby_expired)."""
     if obs.standby is None or obs.live is None:
         return
     conn = connect(project.db_path)
     try:
-        row = journal.get(conn, obs.live.rollout_id)
+        rows = journal.history(conn, scope.env, scope.service, limit=50)
     finally:
         conn.close()
-    if row is None or not row.finished:
-        return
-    finished = datetime.strptime(row.finished, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-    if (datetime.now(UTC) - finished).total_seconds() > defn.keep_previous:
+    if standby_expired(obs.live, rows, datetime.now(UTC), defn.keep_previous):
         fleets.remove_fleet(obs.standby)
         emit("info", {"text": f"the rollback window for {obs.standby.version} has passed; removed it"})
         obs.standby = None
@@ -701,6 +699,7 @@ def rollback(project: Project, env: str, service: str, on_event: Sink | None = N
         obs = observe(scope, lb)
         if obs.live is None:
             raise RolloutError(f"no live fleet of {service} in {env}: nothing to roll back")
+        expire_standby(project, scope, defn, obs, emit)
         prev = obs.standby
         if prev is None:
             conn = connect(project.db_path)

@@ -9,8 +9,25 @@ when both agree is it put back: what runs wins, and nothing is guessed.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from bakery.rollout.fleet import Fleet
 from bakery.store.journal import RolloutRow
+
+
+def made_live(history: list[RolloutRow]) -> RolloutRow | None:
+    """The newest successful rollout or rollback (``history`` newest first): the one that made
+    the current live fleet live, and the moment the fleet before it became the rollback target."""
+    return next((r for r in history if r.status == "succeeded" and r.kind in ("rollout", "rollback")), None)
+
+
+def is_fleet_of(row: RolloutRow, fleet: Fleet) -> bool:
+    """Whether ``row`` made ``fleet`` live: a rollout started it; a rollback went back to it
+    (same colour and image, not the fleet it rolled back from)."""
+    if row.kind == "rollout":
+        return fleet.rollout_id == row.id
+    return (fleet.colour == row.colour and fleet.fingerprint == row.fingerprint
+            and fleet.rollout_id != row.prev_id)
 
 
 def expected_live(found: list[Fleet], history: list[RolloutRow]) -> Fleet | None:
@@ -19,13 +36,19 @@ def expected_live(found: list[Fleet], history: list[RolloutRow]) -> Fleet | None
     ``found``: fleets from engine labels, oldest first; ``history``: journal rows, newest first.
     With no successful row at all, a single fleet is the only candidate there is.
     """
-    for row in history:
-        if row.status != "succeeded" or row.kind not in ("rollout", "rollback"):
-            continue
-        if row.kind == "rollout":
-            match = [f for f in found if f.rollout_id == row.id]
-        else:  # a rollback made an earlier fleet live again: it has the row's colour and image
-            match = [f for f in found if f.colour == row.colour and f.fingerprint == row.fingerprint
-                     and f.rollout_id != row.prev_id]
-        return match[-1] if match else None
-    return found[0] if len(found) == 1 else None
+    row = made_live(history)
+    if row is None:
+        return found[0] if len(found) == 1 else None
+    match = [f for f in found if is_fleet_of(row, f)]
+    return match[-1] if match else None
+
+
+def standby_expired(live: Fleet, history: list[RolloutRow], now: datetime, keep_previous: float) -> bool:
+    """Whether the rollback window has passed. It opens when the live fleet became live (a
+    rollback included), not when the live fleet was first rolled out; when the journal does not
+    say how the live fleet became live, nothing is removed."""
+    row = made_live(history)
+    if row is None or not row.finished or not is_fleet_of(row, live):
+        return False
+    finished = datetime.strptime(row.finished, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return (now - finished).total_seconds() > keep_previous

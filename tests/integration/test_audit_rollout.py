@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -26,7 +27,7 @@ from bakery.verify.runner import verify
 from tests.integration.test_rollout_paths import Load, _env_definition, lb_stats
 
 REPO = Path(__file__).resolve().parents[2]
-ENVS = ("lbrestart", "failedcanary", "crashrb", "crashdrain")
+ENVS = ("lbrestart", "failedcanary", "crashrb", "crashdrain", "window")
 
 # Runs the CLI in a child process that SIGKILLs itself on the Nth call of module:attr, so a
 # kill -9 lands exactly at one step of a rollout (no race with a reader of its output).
@@ -62,6 +63,8 @@ def ap(docker_engine, base_image, tmp_path_factory):
     shutil.rmtree(root / "rollouts" / "production")
     for env in ENVS:
         _env_definition(root, env)
+    window = root / "rollouts" / "window" / "web.yaml"
+    window.write_text(window.read_text().replace("keep_previous: 30m", "keep_previous: 2s"))
     project = Project(root)
     saved = os.environ.get("BAKERY_PROJECT")
     os.environ["BAKERY_PROJECT"] = str(root)
@@ -205,3 +208,17 @@ def test_rollout_killed_while_draining_is_finished_by_a_rerun_of_the_same_image(
     assert status["lock"] is None and status["standby"]["version"] == "1.0.0"
     hist = json.loads(bakery(project, "history", "web", "--env", "crashdrain", "--json").output)["history"]
     assert [h["status"] for h in hist] == ["succeeded", "succeeded"]
+
+
+def test_rollback_after_the_window_is_refused_and_the_previous_fleet_removed(ap, docker_engine):
+    """keep_previous is a promise both ways: within it `bakery rollback` is instant; after it
+    the previous fleet is removed and rollback says so (exit 1), instead of a fleet kept forever."""
+    project = ap
+    assert bakery(project, "rollout", "web", "--env", "window", "--image", "1.0.0").exit_code == 0
+    assert bakery(project, "rollout", "web", "--env", "window", "--image", "1.1.0").exit_code == 0
+    time.sleep(2.5)  # the definition's keep_previous is 2s
+    late = bakery(project, "rollback", "web", "--env", "window")
+    assert late.exit_code == 1
+    assert "rollback window is 2s" in late.output and "--image 1.0.0" in late.output
+    assert version_at(project, "window") == "1.1.0"
+    assert {v[0] for v in fleets_snapshot(docker_engine, project, "window").values()} == {"1.1.0"}

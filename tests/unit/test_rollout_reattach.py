@@ -46,3 +46,26 @@ def test_without_a_journal_only_a_single_fleet_is_a_candidate():
     assert expected_live([A], []) is A
     assert expected_live([A, B], []) is None
     assert expected_live([], []) is None
+
+
+def finished(r, at):
+    from dataclasses import replace
+
+    return replace(r, finished=at)
+
+
+def test_the_rollback_window_opens_when_the_live_fleet_became_live():
+    from datetime import UTC, datetime
+
+    from bakery.rollout.reattach import standby_expired
+
+    now = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    old_rollout = finished(row("r1", "rollout", "blue", "1.0"), "2026-01-01T09:00:00.000000Z")
+    newer = finished(row("r2", "rollout", "green", "1.1"), "2026-01-01T10:00:00.000000Z")
+    rollback = finished(row("rb", "rollback", "blue", "1.0", prev_id="r2"), "2026-01-01T11:55:00.000000Z")
+    # A was rolled out 3h ago but went live again 5 minutes ago: B's 30m window is still open.
+    assert not standby_expired(A, [rollback, newer, old_rollout], now, 1800)
+    assert standby_expired(A, [rollback, newer, old_rollout], now, 60)
+    assert standby_expired(B, [newer, old_rollout], now, 1800)
+    # The journal does not say how A became live: remove nothing.
+    assert not standby_expired(A, [newer, old_rollout], now, 60)
