@@ -34,8 +34,19 @@ class ProgressView:
         self.verdict: dict[str, Any] | None = None
         self.probes = ""
         self.live: Live | None = None
+        self.output_lost = False
 
     def __call__(self, kind: str, data: dict[str, Any]) -> None:
+        """Show one event. Output that cannot be written (`| head`, a closed terminal) must not
+        stop a rollout halfway: it is dropped, and the rollout goes on to its end."""
+        if self.output_lost:
+            return
+        try:
+            self._show(kind, data)
+        except (OSError, SystemExit):  # BrokenPipeError; rich turns a broken pipe into SystemExit(1)
+            self.output_lost = True
+
+    def _show(self, kind: str, data: dict[str, Any]) -> None:
         if self.as_json:
             sys.stdout.write(json.dumps({"event": kind, **data}, default=str) + "\n")
             sys.stdout.flush()
