@@ -684,8 +684,14 @@ def rollback(project: Project, env: str, service: str, on_event: Sink | None = N
     lb = HAProxy(scope, defn)
     with locks.Held(project.db_path, scope.lock_key, purpose="rollback",
                     on_takeover=lambda text: emit("warn", {"text": text})):
-        if lb.container() is None or not lb.answers():
+        container = lb.container()
+        if container is None:
             raise RolloutError(f"{service} is not running in {env}: nothing to roll back")
+        if container.status != "running" or not lb.answers():
+            # Stopped with the engine: start it again (it serves nothing while stopped); the
+            # live fleet is then put back by reattach below.
+            lb.ensure(container.image.id, serving=False,
+                      on_event=lambda kind, text: emit(kind, {"text": text}))
         finished = [row for row, decision in recover(project, scope, lb, defn, emit)
                     if row.kind == "rollback" and decision == "promote"]
         if finished:
