@@ -194,10 +194,11 @@ class Executor:
 
     def __init__(self, project: Project, defn: RolloutDefinition, scope: Scope, lb: HAProxy,
                  rec: builds.BuildRecord, colour: str, rollout_id: str, blue: fleets.Fleet | None,
-                 environment: dict[str, str], emit: Sink):
+                 environment: dict[str, str], emit: Sink, held: locks.Held | None = None):
         self.project, self.defn, self.scope, self.lb, self.rec = project, defn, scope, lb, rec
         self.colour, self.rollout_id, self.blue, self.environment, self.emit = (
             colour, rollout_id, blue, environment, emit)
+        self.held = held
         self.green: fleets.Fleet | None = None
         self.verdicts: list[dict[str, Any]] = []
 
@@ -213,6 +214,8 @@ class Executor:
                 self.emit("phase", {"phase": state.phase, "step": state.step})
                 event: m.Event | None = None
                 for action in actions:
+                    if self.held is not None:
+                        self.held.check()  # outside the try below: a lost lock is no reason to unwind
                     journal.step(conn, self.rollout_id, state.phase, type(action).__name__, asdict(action))
                     try:
                         produced = self.perform(action, conn)
@@ -630,7 +633,7 @@ def rollout(project: Project, env: str, service: str, image: str | None = None, 
         return Outcome("noop", early.live.rollout_id if early.live else None, plan.notes[0], plan,
                        url=url_of(defn))
     with locks.Held(project.db_path, scope.lock_key, purpose=f"rollout {rec.name} {rec.version}",
-                    on_takeover=lambda text: emit("warn", {"text": text})):
+                    on_takeover=lambda text: emit("warn", {"text": text})) as held:
         lb_image = ensure_lb_image(project, emit)
         lb.ensure(lb_image, serving=early.live is not None,
                   on_event=lambda kind, text: emit(kind, {"text": text}))
@@ -669,7 +672,8 @@ def rollout(project: Project, env: str, service: str, image: str | None = None, 
             conn.close()
         emit("start", {"rollout_id": rollout_id, "colour": colour, "version": f"{rec.name} {rec.version}",
                        "strategy": plan.strategy, "live": blue.version if blue else None})
-        executor = Executor(project, defn, scope, lb, rec, colour, rollout_id, blue, environment, emit)
+        executor = Executor(project, defn, scope, lb, rec, colour, rollout_id, blue, environment, emit,
+                            held)
         state = m.initial(blue is not None, canary_steps(defn) if canary else ())
         final = executor.drive(state)
     return Outcome(final.phase, rollout_id, final.reason, plan, executor.verdicts, url_of(defn))
