@@ -182,10 +182,14 @@ class Outcome:
     url: str = ""
 
 
-def url_of(defn: RolloutDefinition) -> str:
-    host = defn.listen_host
+def url_of(defn: RolloutDefinition, lb: HAProxy | None = None) -> str:
+    """Where the service answers: the LB's published address as the engine has it (a serving LB
+    keeps its address when `listen:` changes), else the definition's."""
+    host, port = defn.listen_host, defn.listen_port
+    if lb is not None and (published := lb.published()) is not None:
+        host, port = published
     host = f"[{host}]" if ":" in host else host
-    return f"http://{host}:{defn.listen_port}/"
+    return f"http://{host}:{port}/"
 
 
 # -- the executor --------------------------------------------------------------------------------------
@@ -631,7 +635,7 @@ def rollout(project: Project, env: str, service: str, image: str | None = None, 
     if plan.noop and not interrupted:
         emit("info", {"text": plan.notes[0]})
         return Outcome("noop", early.live.rollout_id if early.live else None, plan.notes[0], plan,
-                       url=url_of(defn))
+                       url=url_of(defn, lb))
     with locks.Held(project.db_path, scope.lock_key, purpose=f"rollout {rec.name} {rec.version}",
                     on_takeover=lambda text: emit("warn", {"text": text})) as held:
         lb_image = ensure_lb_image(project, emit)
@@ -645,7 +649,7 @@ def rollout(project: Project, env: str, service: str, image: str | None = None, 
         if plan.noop:
             emit("info", {"text": plan.notes[0]})
             return Outcome("noop", obs.live.rollout_id if obs.live else None, plan.notes[0], plan,
-                           url=url_of(defn))
+                           url=url_of(defn, lb))
         for note in plan.notes:
             emit("info", {"text": note})
         blue = obs.live
@@ -676,7 +680,7 @@ def rollout(project: Project, env: str, service: str, image: str | None = None, 
                             held)
         state = m.initial(blue is not None, canary_steps(defn) if canary else ())
         final = executor.drive(state)
-    return Outcome(final.phase, rollout_id, final.reason, plan, executor.verdicts, url_of(defn))
+    return Outcome(final.phase, rollout_id, final.reason, plan, executor.verdicts, url_of(defn, lb))
 
 
 def rollback(project: Project, env: str, service: str, on_event: Sink | None = None) -> Outcome:
@@ -704,7 +708,7 @@ def rollback(project: Project, env: str, service: str, on_event: Sink | None = N
             row = finished[-1]
             reason = f"the interrupted rollback {row.id} to {row.version} was completed"
             emit("done", {"status": "succeeded", "reason": reason})
-            return Outcome("succeeded", row.id, reason, url=url_of(defn))
+            return Outcome("succeeded", row.id, reason, url=url_of(defn, lb))
         reattach(project, scope, lb, defn, emit)
         obs = observe(scope, lb)
         if obs.live is None:
@@ -776,7 +780,7 @@ def rollback(project: Project, env: str, service: str, on_event: Sink | None = N
             emit("done", {"status": "succeeded", "reason": outcome})
         finally:
             conn.close()
-    return Outcome("succeeded", rollout_id, f"{live.version} -> {prev.version}", url=url_of(defn))
+    return Outcome("succeeded", rollout_id, f"{live.version} -> {prev.version}", url=url_of(defn, lb))
 
 
 def status(project: Project, env: str | None = None) -> list[dict[str, Any]]:
@@ -794,7 +798,7 @@ def status(project: Project, env: str | None = None) -> list[dict[str, Any]]:
             lock = locks.get(conn, scope.lock_key)
             lost = detached_live(project, scope, obs)
             out.append({
-                "env": defn.environment, "service": defn.service, "url": url_of(defn),
+                "env": defn.environment, "service": defn.service, "url": url_of(defn, lb),
                 "lb": "running" if obs.stats is not None else "absent",
                 "live": {"version": obs.live.version, "colour": obs.live.colour,
                          "fingerprint": obs.live.fingerprint[:12], "rollout": obs.live.rollout_id,

@@ -23,10 +23,10 @@ from bakery.cli import main
 from bakery.engine import labels
 from bakery.project import Project
 from bakery.rollout.scope import PROJECT_LABEL, scope_for
-from tests.integration.test_rollout_paths import Load, _env_definition, lb_stats, mark_verified
+from tests.integration.test_rollout_paths import Load, _env_definition, free_port, lb_stats, mark_verified
 
 REPO = Path(__file__).resolve().parents[2]
-ENVS = ("lbrestart", "failedcanary", "crash")
+ENVS = ("lbrestart", "failedcanary", "crash", "listen")
 
 # Runs the CLI in a child process that SIGKILLs itself on the Nth call of module:attr, so a
 # kill -9 lands exactly at one step of a rollout (no race with a reader of its output).
@@ -148,6 +148,23 @@ def test_lb_restart_puts_the_live_fleet_back_without_touching_it(ap, docker_engi
     assert forward.exit_code == 0, forward.output
     assert "putting it back in rotation" in forward.output
     assert version_at(project, "lbrestart") == "1.1.0"
+
+
+def test_listen_changed_while_live_is_reported_and_the_real_url_printed(ap):
+    """`listen:` is not in haproxy.cfg (the engine publishes the frontend), so a change went
+    unnoticed: the serving LB kept its port while bakery printed the new, dead URL."""
+    project = ap
+    assert bakery(project, "rollout", "web", "--env", "listen", "--image", "1.0.0").exit_code == 0
+    path = project.rollout_path("listen", "web")
+    old = project.load_rollout("listen", "web").listen
+    path.write_text(path.read_text().replace(f"listen: {old}", f"listen: 127.0.0.1:{free_port()}"))
+    result = bakery(project, "rollout", "web", "--env", "listen", "--image", "1.1.0")
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())  # rich wraps long lines
+    assert f"still listens on {old}" in said and f"answers at http://{old}/" in said
+    assert httpx.get(f"http://{old}/version", timeout=5).text.strip() == "1.1.0"
+    status = json.loads(bakery(project, "status", "--env", "listen", "--json").output)["services"][0]
+    assert status["url"] == f"http://{old}/"
 
 
 def test_no_rollback_target_after_a_failed_canary_or_the_window_says_why(ap, docker_engine):
