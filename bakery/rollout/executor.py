@@ -597,9 +597,12 @@ def reattach(project: Project, scope: Scope, lb: HAProxy, defn: RolloutDefinitio
 # -- entry points ------------------------------------------------------------------------------------------
 def plan_rollout(project: Project, env: str, service: str, image: str | None = None,
                  canary: bool = False) -> Plan:
-    """Read-only: no lock, no LB, no containers, no store rows."""
+    """Read-only: no lock, no LB, no containers, no store rows. What the run would refuse
+    (a missing secret value, an unverified image) the plan refuses the same way."""
     defn = project.load_rollout(env, service)
+    resolve_secrets(defn)
     rec = resolve_target(project, defn, image)
+    require_verified(project, rec)
     scope = scope_for(project, env, service)
     obs = observe(scope, HAProxy(scope, defn))
     lost = detached_live(project, scope, obs)

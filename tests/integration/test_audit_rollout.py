@@ -23,6 +23,8 @@ from bakery.cli import main
 from bakery.engine import labels
 from bakery.project import Project
 from bakery.rollout.scope import PROJECT_LABEL, scope_for
+from bakery.store import builds
+from bakery.store.db import connect
 from tests.integration.test_rollout_paths import Load, _env_definition, free_port, lb_stats, mark_verified
 
 REPO = Path(__file__).resolve().parents[2]
@@ -233,3 +235,28 @@ def test_kill_9_while_draining_is_finished_by_the_next_run(ap, docker_engine):
     assert [(h["kind"], h["status"]) for h in hist] == [("rollback", "succeeded"), ("rollout", "succeeded"),
                                                         ("rollout", "succeeded")]
     assert any(s["phase"] == "recovery" and s["action"] == "promote" for s in hist[0]["steps"])
+
+
+def test_plan_refuses_what_the_run_would_refuse(ap):
+    """--plan prints what would run: for an unverified image or a missing secret value that is
+    the same refusal (and exit code) as the run, not a plan of steps that would never happen."""
+    project = ap
+    conn = connect(project.db_path)
+    try:
+        bad = builds.find(conn, "web-bad", "1.0.0")[0]
+    finally:
+        conn.close()
+    mark_verified(project, bad, passed=False)
+    try:
+        plan = bakery(project, "rollout", "web", "--env", "listen", "--image", "web-bad:1.0.0", "--plan")
+    finally:
+        mark_verified(project, bad)
+    assert plan.exit_code == 1 and "bakery verify web-bad:1.0.0" in plan.output
+    path = project.rollout_path("listen", "web")
+    original = path.read_text()
+    path.write_text(original + "secrets: [API_TOKEN]\n")
+    try:
+        secret = bakery(project, "rollout", "web", "--env", "listen", "--image", "1.0.0", "--plan")
+    finally:
+        path.write_text(original)
+    assert secret.exit_code == 2 and "BAKERY_SECRET_API_TOKEN" in secret.output
