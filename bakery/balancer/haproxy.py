@@ -95,6 +95,16 @@ class HAProxy:
         except docker.errors.NotFound:
             return None
 
+    def published(self, container=None) -> tuple[str, int] | None:  # noqa: ANN001 - docker Container
+        """Where the LB container publishes its frontend, as the engine has it: (host, port)."""
+        c = container if container is not None else self.container()
+        if c is None:
+            return None
+        bindings = ((c.attrs.get("HostConfig") or {}).get("PortBindings") or {}).get(f"{FRONTEND_PORT}/tcp")
+        if not bindings:
+            return None
+        return bindings[0].get("HostIp") or "0.0.0.0", int(bindings[0].get("HostPort") or 0)
+
     def ensure_network(self) -> str:
         client = engine()
         try:
@@ -121,12 +131,19 @@ class HAProxy:
         wanted = self.config_hash()
         current = self.container()
         if current is not None:
-            same = (current.labels or {}).get(CONFIG_LABEL) == wanted
+            # `listen:` is not in haproxy.cfg (the engine publishes the frontend), so compare it
+            # with what the engine has, as well as the config.
+            published = self.published(current)
+            same_listen = published is None or published == (self.defn.listen_host, self.defn.listen_port)
+            same = (current.labels or {}).get(CONFIG_LABEL) == wanted and same_listen
             if current.status == "running" and same and self.answers():
                 return
             if current.status == "running" and not same and serving:
-                emit("warn", "the load balancer config changed; it is applied once the service "
-                     "is not live (bakery never restarts a serving load balancer)")
+                change = ("the load balancer config changed" if same_listen else
+                          f"listen changed to {self.defn.listen}, but the load balancer still listens on "
+                          f"{published[0]}:{published[1]}")
+                emit("warn", f"{change}; the change is applied once the service is not live (bakery "
+                     "never restarts a serving load balancer)")
                 if self.answers():
                     return
             if current.status != "running" and same:

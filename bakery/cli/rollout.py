@@ -34,8 +34,19 @@ class ProgressView:
         self.verdict: dict[str, Any] | None = None
         self.probes = ""
         self.live: Live | None = None
+        self.output_lost = False
 
     def __call__(self, kind: str, data: dict[str, Any]) -> None:
+        """Show one event. Output that cannot be written (`| head`, a closed terminal) must not
+        stop a rollout halfway: it is dropped, and the rollout goes on to its end."""
+        if self.output_lost:
+            return
+        try:
+            self._show(kind, data)
+        except (OSError, SystemExit):  # BrokenPipeError; rich turns a broken pipe into SystemExit(1)
+            self.output_lost = True
+
+    def _show(self, kind: str, data: dict[str, Any]) -> None:
         if self.as_json:
             sys.stdout.write(json.dumps({"event": kind, **data}, default=str) + "\n")
             sys.stdout.flush()
@@ -155,9 +166,10 @@ def rollout(ctx: Context, service: str, env: str, image: str | None, canary: boo
 
 
 def finish(outcome: executor.Outcome, view: ProgressView, as_json: bool, service: str, env: str) -> None:
-    if as_json:
-        print_json({"event": "result", "status": outcome.status, "rollout_id": outcome.rollout_id,
-                    "reason": outcome.reason, "url": outcome.url, "verdicts": outcome.verdicts})
+    if as_json:  # the last of the JSON lines: one line like every event, so `jq -c`/line readers work
+        sys.stdout.write(json.dumps({"event": "result", "status": outcome.status,
+                                     "rollout_id": outcome.rollout_id, "reason": outcome.reason,
+                                     "url": outcome.url, "verdicts": outcome.verdicts}, default=str) + "\n")
     if outcome.status == "failed":
         raise RolloutError(f"{service} in {env}: {outcome.reason}")
     if not as_json:
@@ -201,6 +213,14 @@ def status(ctx: Context, env: str | None, as_json: bool) -> None:
                    f"{'healthy' if live['healthy'] else 'NOT healthy'}) at {row['url']}" if live
                    else f"not live (load balancer {row['lb']})"))
         console.print(head, highlight=False)
+        if row.get("detached"):
+            lost = row["detached"]
+            console.print("  [yellow]![/] the load balancer has no fleet in rotation (its runtime state was "
+                          f"lost) while {lost['version']} ({lost['colour']}, "
+                          f"{'running' if lost['running'] else 'stopped'}) is the live fleet: "
+                          f"`bakery rollout {row['service']} --env {row['env']} --image {lost['image']}` "
+                          "puts it back (and changes nothing else)",
+                          highlight=False)
         if row["standby"]:
             sb = row["standby"]
             console.print(f"  previous: {sb['version']} ({sb['colour']}, "

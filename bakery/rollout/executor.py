@@ -28,7 +28,8 @@ from bakery.project import Project
 from bakery.rollout import fleet as fleets
 from bakery.rollout import machine as m
 from bakery.rollout.analysis import Observation, judge
-from bakery.rollout.plan import Live, Plan, Target, canary_steps, make_plan
+from bakery.rollout.plan import Live, Plan, Target, canary_steps, make_plan, no_rollback_target
+from bakery.rollout.reattach import expected_live, standby_expired
 from bakery.rollout.scope import Scope, scope_for
 from bakery.store import builds, journal, locks, verifications
 from bakery.store.db import connect
@@ -88,6 +89,11 @@ def observe(scope: Scope, lb: HAProxy) -> Observed:
 
 def live_of(obs: Observed) -> Live | None:
     f = obs.live
+    return Live(f.version, f.fingerprint, f.colour, f.rollout_id) if f else None
+
+
+def standby_of(obs: Observed) -> Live | None:
+    f = obs.standby
     return Live(f.version, f.fingerprint, f.colour, f.rollout_id) if f else None
 
 
@@ -176,10 +182,14 @@ class Outcome:
     url: str = ""
 
 
-def url_of(defn: RolloutDefinition) -> str:
-    host = defn.listen_host
+def url_of(defn: RolloutDefinition, lb: HAProxy | None = None) -> str:
+    """Where the service answers: the LB's published address as the engine has it (a serving LB
+    keeps its address when `listen:` changes), else the definition's."""
+    host, port = defn.listen_host, defn.listen_port
+    if lb is not None and (published := lb.published()) is not None:
+        host, port = published
     host = f"[{host}]" if ":" in host else host
-    return f"http://{host}:{defn.listen_port}/"
+    return f"http://{host}:{port}/"
 
 
 # -- the executor --------------------------------------------------------------------------------------
@@ -188,10 +198,11 @@ class Executor:
 
     def __init__(self, project: Project, defn: RolloutDefinition, scope: Scope, lb: HAProxy,
                  rec: builds.BuildRecord, colour: str, rollout_id: str, blue: fleets.Fleet | None,
-                 environment: dict[str, str], emit: Sink):
+                 environment: dict[str, str], emit: Sink, held: locks.Held | None = None):
         self.project, self.defn, self.scope, self.lb, self.rec = project, defn, scope, lb, rec
         self.colour, self.rollout_id, self.blue, self.environment, self.emit = (
             colour, rollout_id, blue, environment, emit)
+        self.held = held
         self.green: fleets.Fleet | None = None
         self.verdicts: list[dict[str, Any]] = []
 
@@ -207,6 +218,8 @@ class Executor:
                 self.emit("phase", {"phase": state.phase, "step": state.step})
                 event: m.Event | None = None
                 for action in actions:
+                    if self.held is not None:
+                        self.held.check()  # outside the try below: a lost lock is no reason to unwind
                     journal.step(conn, self.rollout_id, state.phase, type(action).__name__, asdict(action))
                     try:
                         produced = self.perform(action, conn)
@@ -450,8 +463,13 @@ def server_rows(stats: dict[str, cmd.ServerStat]) -> list[dict[str, Any]]:
 
 
 # -- recovery and housekeeping ----------------------------------------------------------------------------
-def recover(project: Project, scope: Scope, lb: HAProxy, defn: RolloutDefinition, emit: Sink) -> None:
-    """Finish or unwind rollouts the journal says are unfinished (their holder is gone: we hold the lock)."""
+def recover(project: Project, scope: Scope, lb: HAProxy, defn: RolloutDefinition,
+            emit: Sink) -> list[tuple[journal.RolloutRow, str]]:
+    """Finish or unwind rollouts the journal says are unfinished (their holder is gone: we hold the lock).
+
+    Returns each row with what was decided ('promote' finished it, 'unwind' undid it).
+    """
+    done: list[tuple[journal.RolloutRow, str]] = []
     conn = connect(project.db_path)
     try:
         for row in journal.unfinished(conn, scope.env, scope.service):
@@ -459,8 +477,17 @@ def recover(project: Project, scope: Scope, lb: HAProxy, defn: RolloutDefinition
             obs = Observed(fleets.list_fleets(scope), stats)
             mine = next((f for f in obs.fleets if f.rollout_id == row.id), None)
             green_w, blue_w = obs.colour_weight(row.colour), obs.colour_weight(cmd.other(row.colour))
+            if row.kind == "reattach":
+                # Nothing to undo: the fleet was live before; it carries traffic or it does not.
+                had = green_w > 0
+                journal.step(conn, row.id, "recovery", "finish" if had else "unwind",
+                             {"green_weight": green_w, "blue_weight": blue_w})
+                journal.finish(conn, row.id, "succeeded" if had else "unwound",
+                               "interrupted; " + ("it already had traffic" if had else "tried again"))
+                done.append((row, "promote" if had else "unwind"))
+                continue
             if row.kind == "rollback":
-                decision = "promote" if green_w > 0 and blue_w == 0 else "unwind"
+                decision = m.recovery_rollback(green_w, blue_w)
             else:
                 decision = m.recovery(green_w, blue_w, bool(mine and mine.running))
             journal.step(conn, row.id, "recovery", decision, {"green_weight": green_w, "blue_weight": blue_w})
@@ -469,8 +496,9 @@ def recover(project: Project, scope: Scope, lb: HAProxy, defn: RolloutDefinition
                 drain(lb, cmd.other(row.colour), len(prev.members) if prev else defn.replicas,
                       defn.drain_timeout, emit)
                 journal.finish(conn, row.id, "succeeded", "completed by the next run after an interruption")
-                emit("warn", {"text": f"an interrupted {row.kind} {row.id} ({row.version}) already had all "
+                emit("warn", {"text": f"an interrupted {row.kind} {row.id} ({row.version}) already had "
                                       "traffic; finished it"})
+                done.append((row, decision))
                 continue
             if prev is not None and prev.running and row.kind == "rollout":
                 for mb in prev.members:
@@ -479,41 +507,113 @@ def recover(project: Project, scope: Scope, lb: HAProxy, defn: RolloutDefinition
                 drain(lb, row.colour, max(defn.replicas, len(mine.members) if mine else 0), 5.0, emit)
                 if mine is not None:
                     fleets.remove_fleet(mine)
+                undone = "its new containers removed"
+            else:  # a rollback that had not moved traffic yet: its target's slots back out of rotation
+                if blue_w > 0:
+                    sizes = [len(f.members) for f in obs.fleets if f.colour == row.colour]
+                    drain(lb, row.colour, max([defn.replicas, *sizes]), 0.0, _quiet)
+                undone = "the fleet it was rolling back to is kept as it was"
             journal.finish(conn, row.id, "unwound", "interrupted; unwound by the next run")
             emit("warn", {"text": f"an interrupted {row.kind} {row.id} ({row.version}) was unwound: "
-                                  "traffic stays on the fleet that was live, its new containers removed"})
+                                  f"traffic stays on the fleet that was live, {undone}"})
+            done.append((row, decision))
     finally:
         conn.close()
+    return done
 
 
 def expire_standby(project: Project, scope: Scope, defn: RolloutDefinition, obs: Observed,
                    emit: Sink) -> None:
-    """Remove the previous fleet once the rollback window (keep_previous) has passed."""
+    """Remove the previous fleet once the rollback window (keep_previous) has passed, counted
+    from when the live fleet became live (see reattach.standby_expired)."""
     if obs.standby is None or obs.live is None:
         return
     conn = connect(project.db_path)
     try:
-        row = journal.get(conn, obs.live.rollout_id)
+        rows = journal.history(conn, scope.env, scope.service, limit=50)
     finally:
         conn.close()
-    if row is None or not row.finished:
-        return
-    finished = datetime.strptime(row.finished, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-    if (datetime.now(UTC) - finished).total_seconds() > defn.keep_previous:
+    if standby_expired(obs.live, rows, datetime.now(UTC), defn.keep_previous):
         fleets.remove_fleet(obs.standby)
         emit("info", {"text": f"the rollback window for {obs.standby.version} has passed; removed it"})
         obs.standby = None
 
 
+def detached_live(project: Project, scope: Scope, obs: Observed) -> fleets.Fleet | None:
+    """The fleet that should be live but that HAProxy has not in rotation (its runtime state
+    was lost: LB container restarted or recreated, engine restarted), or None."""
+    if obs.live is not None or not obs.fleets:
+        return None
+    conn = connect(project.db_path)
+    try:
+        rows = journal.history(conn, scope.env, scope.service, limit=50)
+    finally:
+        conn.close()
+    return expected_live(obs.fleets, rows)
+
+
+def reattach(project: Project, scope: Scope, lb: HAProxy, defn: RolloutDefinition, emit: Sink) -> None:
+    """Put the live fleet back in rotation after HAProxy lost its runtime state.
+
+    The fleet is not changed: a running one only gets its slots back (after Docker and HAProxy
+    report it healthy, invariant 3); a stopped one (engine restart) is started and health-checked
+    first, as a rollback does.
+    """
+    fleet = detached_live(project, scope, observe(scope, lb))
+    if fleet is None:
+        return
+    emit("warn", {"text": f"the load balancer has no fleet in rotation (its runtime state was lost: "
+                          f"restarted?) while {fleet.colour} {fleet.version} (rollout {fleet.rollout_id}) "
+                          "is the live fleet; putting it back in rotation"})
+    rid = journal.new_id()
+    conn = connect(project.db_path)
+    try:
+        journal.begin(conn, journal.RolloutRow(
+            id=rid, env=scope.env, service=scope.service, kind="reattach", strategy="reattach",
+            image_name=fleet.image_name, version=fleet.version, fingerprint=fleet.fingerprint,
+            colour=fleet.colour, prev_id=fleet.rollout_id, prev_version=None, prev_colour=None,
+            status="running", started=journal.now(), finished=None, reason=""))
+        try:
+            if not fleet.running:
+                journal.step(conn, rid, "reattach", "StartStopped", {"fleet": fleet.rollout_id})
+                fleets.start_stopped(scope, fleet)
+            fleet = fleets.wait_healthy(scope, fleet.rollout_id, defn.health.start_timeout)
+            journal.step(conn, rid, "reattach", "Enlist", {"colour": fleet.colour})
+            enlist(lb, fleet.colour, fleet, defn)
+            wait_lb_up(lb, fleet.colour, len(fleet.members), defn.health.start_timeout)
+            journal.step(conn, rid, "reattach", "SetWeights", {"colour": fleet.colour, "weight": 100})
+            for mb in fleet.members:
+                lb.send(cmd.set_weight(fleet.colour, mb.index, 100))
+        except (BakeryError, KeyboardInterrupt) as exc:
+            journal.finish(conn, rid, "failed", str(exc) or "interrupted")
+            raise
+        journal.finish(conn, rid, "succeeded", f"{fleet.colour} {fleet.version} back in rotation")
+    finally:
+        conn.close()
+    emit("weights", {"green_percent": 100, "colour": fleet.colour,
+                     "per_server": {fleet.colour: 100, cmd.other(fleet.colour): 0}})
+
+
 # -- entry points ------------------------------------------------------------------------------------------
 def plan_rollout(project: Project, env: str, service: str, image: str | None = None,
                  canary: bool = False) -> Plan:
-    """Read-only: no lock, no LB, no containers, no store rows."""
+    """Read-only: no lock, no LB, no containers, no store rows. What the run would refuse
+    (a missing secret value, an unverified image) the plan refuses the same way."""
     defn = project.load_rollout(env, service)
+    resolve_secrets(defn)
     rec = resolve_target(project, defn, image)
+    require_verified(project, rec)
     scope = scope_for(project, env, service)
     obs = observe(scope, HAProxy(scope, defn))
-    return make_plan(defn, Target(rec.name, rec.version, rec.fingerprint), live_of(obs), canary)
+    lost = detached_live(project, scope, obs)
+    if lost is not None:  # what the run would do first: put it back in rotation
+        obs.live = lost
+    plan = make_plan(defn, Target(rec.name, rec.version, rec.fingerprint), live_of(obs), canary,
+                     standby_of(obs))
+    if lost is not None:
+        plan.notes.insert(0, f"the load balancer has no fleet in rotation: {lost.colour} {lost.version} "
+                             f"(rollout {lost.rollout_id}) is put back in rotation first")
+    return plan
 
 
 def rollout(project: Project, env: str, service: str, image: str | None = None, canary: bool = False,
@@ -528,23 +628,31 @@ def rollout(project: Project, env: str, service: str, image: str | None = None, 
     target = Target(rec.name, rec.version, rec.fingerprint)
     early = observe(scope, lb)
     plan = make_plan(defn, target, live_of(early), canary)
-    if plan.noop:
+    conn = connect(project.db_path)
+    try:
+        interrupted = journal.unfinished(conn, env, service)
+    finally:
+        conn.close()
+    # The quick no-op, without lock or LB, only when no interrupted run waits for recovery:
+    # otherwise "nothing to do" would leave it (and its dead holder's lock) as it is.
+    if plan.noop and not interrupted:
         emit("info", {"text": plan.notes[0]})
         return Outcome("noop", early.live.rollout_id if early.live else None, plan.notes[0], plan,
-                       url=url_of(defn))
+                       url=url_of(defn, lb))
     with locks.Held(project.db_path, scope.lock_key, purpose=f"rollout {rec.name} {rec.version}",
-                    on_takeover=lambda text: emit("warn", {"text": text})):
+                    on_takeover=lambda text: emit("warn", {"text": text})) as held:
         lb_image = ensure_lb_image(project, emit)
         lb.ensure(lb_image, serving=early.live is not None,
                   on_event=lambda kind, text: emit(kind, {"text": text}))
         recover(project, scope, lb, defn, emit)
+        reattach(project, scope, lb, defn, emit)
         obs = observe(scope, lb)
         expire_standby(project, scope, defn, obs, emit)
-        plan = make_plan(defn, target, live_of(obs), canary)
+        plan = make_plan(defn, target, live_of(obs), canary, standby_of(obs))
         if plan.noop:
             emit("info", {"text": plan.notes[0]})
             return Outcome("noop", obs.live.rollout_id if obs.live else None, plan.notes[0], plan,
-                           url=url_of(defn))
+                           url=url_of(defn, lb))
         for note in plan.notes:
             emit("info", {"text": note})
         blue = obs.live
@@ -571,10 +679,11 @@ def rollout(project: Project, env: str, service: str, image: str | None = None, 
             conn.close()
         emit("start", {"rollout_id": rollout_id, "colour": colour, "version": f"{rec.name} {rec.version}",
                        "strategy": plan.strategy, "live": blue.version if blue else None})
-        executor = Executor(project, defn, scope, lb, rec, colour, rollout_id, blue, environment, emit)
+        executor = Executor(project, defn, scope, lb, rec, colour, rollout_id, blue, environment, emit,
+                            held)
         state = m.initial(blue is not None, canary_steps(defn) if canary else ())
         final = executor.drive(state)
-    return Outcome(final.phase, rollout_id, final.reason, plan, executor.verdicts, url_of(defn))
+    return Outcome(final.phase, rollout_id, final.reason, plan, executor.verdicts, url_of(defn, lb))
 
 
 def rollback(project: Project, env: str, service: str, on_event: Sink | None = None) -> Outcome:
@@ -586,17 +695,36 @@ def rollback(project: Project, env: str, service: str, on_event: Sink | None = N
     lb = HAProxy(scope, defn)
     with locks.Held(project.db_path, scope.lock_key, purpose="rollback",
                     on_takeover=lambda text: emit("warn", {"text": text})):
-        if lb.container() is None or not lb.answers():
+        container = lb.container()
+        if container is None:
             raise RolloutError(f"{service} is not running in {env}: nothing to roll back")
-        recover(project, scope, lb, defn, emit)
+        if container.status != "running" or not lb.answers():
+            # Stopped with the engine: start it again (it serves nothing while stopped); the
+            # live fleet is then put back by reattach below.
+            lb.ensure(container.image.id, serving=False,
+                      on_event=lambda kind, text: emit(kind, {"text": text}))
+        finished = [row for row, decision in recover(project, scope, lb, defn, emit)
+                    if row.kind == "rollback" and decision == "promote"]
+        if finished:
+            # The rollback asked for was interrupted and has just been completed: rolling back
+            # again now would undo it.
+            row = finished[-1]
+            reason = f"the interrupted rollback {row.id} to {row.version} was completed"
+            emit("done", {"status": "succeeded", "reason": reason})
+            return Outcome("succeeded", row.id, reason, url=url_of(defn, lb))
+        reattach(project, scope, lb, defn, emit)
         obs = observe(scope, lb)
         if obs.live is None:
             raise RolloutError(f"no live fleet of {service} in {env}: nothing to roll back")
+        expire_standby(project, scope, defn, obs, emit)
         prev = obs.standby
         if prev is None:
-            raise RolloutError(f"no previous fleet of {service} in {env} is kept (the rollback window "
-                               f"is {defn.keep_previous:g}s); roll out an earlier version instead: "
-                               f"`bakery rollout {service} --env {env} --image VERSION`")
+            conn = connect(project.db_path)
+            try:
+                rows = journal.history(conn, env, service, limit=50)
+            finally:
+                conn.close()
+            raise RolloutError(no_rollback_target(service, env, obs.live.version, rows, defn.keep_previous))
         live = obs.live
         rollout_id = journal.new_id()
         conn = connect(project.db_path)
@@ -608,6 +736,7 @@ def rollback(project: Project, env: str, service: str, on_event: Sink | None = N
                 prev_colour=live.colour, status="running", started=journal.now(), finished=None, reason=""))
             emit("start", {"rollout_id": rollout_id, "colour": prev.colour, "version": prev.version,
                            "strategy": "rollback", "live": live.version})
+            switched = False
             try:
                 if not prev.running:
                     journal.step(conn, rollout_id, "rollback", "StartStopped", {"fleet": prev.rollout_id})
@@ -625,6 +754,7 @@ def rollback(project: Project, env: str, service: str, on_event: Sink | None = N
                     wait_lb_up(lb, prev.colour, len(prev.members), defn.health.start_timeout)
                 journal.step(conn, rollout_id, "rollback", "SetWeights",
                              {"colour": prev.colour, "weight": 100})
+                switched = True
                 for mb in prev.members:
                     lb.send(cmd.set_weight(prev.colour, mb.index, 100))
                 emit("weights", {"green_percent": 100, "colour": prev.colour,
@@ -632,15 +762,28 @@ def rollback(project: Project, env: str, service: str, on_event: Sink | None = N
                 journal.step(conn, rollout_id, "rollback", "DrainLive", {"colour": live.colour})
                 drain(lb, live.colour, len(live.members), defn.drain_timeout, emit)
             except (BakeryError, KeyboardInterrupt) as exc:
-                journal.finish(conn, rollout_id, "failed", str(exc) or "interrupted")
-                raise
-            journal.finish(conn, rollout_id, "succeeded",
-                           f"rolled back from {live.version} to {prev.version}")
-            emit("done", {"status": "succeeded",
-                          "reason": f"rolled back from {live.version} to {prev.version}"})
+                reason = str(exc) or "interrupted"
+                if not switched:
+                    journal.finish(conn, rollout_id, "failed", reason)
+                    raise
+                # The target already has weight: going forward is the safe way out. Cut the drain
+                # short (maintenance keeps open sessions); if even that fails, the row stays
+                # 'running' so the next run's recovery finishes the rollback.
+                emit("warn", {"text": f"stopping the drain of {live.colour}: {reason}"})
+                try:
+                    for i in range(1, len(live.members) + 1):
+                        lb.send(cmd.set_weight(live.colour, i, 0))
+                        lb.send(cmd.set_state(live.colour, i, "maint"))
+                except BakeryError:
+                    raise exc from None
+                outcome = f"rolled back from {live.version} to {prev.version}; drain cut short: {reason}"
+            else:
+                outcome = f"rolled back from {live.version} to {prev.version}"
+            journal.finish(conn, rollout_id, "succeeded", outcome)
+            emit("done", {"status": "succeeded", "reason": outcome})
         finally:
             conn.close()
-    return Outcome("succeeded", rollout_id, f"{live.version} -> {prev.version}", url=url_of(defn))
+    return Outcome("succeeded", rollout_id, f"{live.version} -> {prev.version}", url=url_of(defn, lb))
 
 
 def status(project: Project, env: str | None = None) -> list[dict[str, Any]]:
@@ -656,8 +799,9 @@ def status(project: Project, env: str | None = None) -> list[dict[str, Any]]:
             lb = HAProxy(scope, defn)
             obs = observe(scope, lb)
             lock = locks.get(conn, scope.lock_key)
+            lost = detached_live(project, scope, obs)
             out.append({
-                "env": defn.environment, "service": defn.service, "url": url_of(defn),
+                "env": defn.environment, "service": defn.service, "url": url_of(defn, lb),
                 "lb": "running" if obs.stats is not None else "absent",
                 "live": {"version": obs.live.version, "colour": obs.live.colour,
                          "fingerprint": obs.live.fingerprint[:12], "rollout": obs.live.rollout_id,
@@ -669,6 +813,10 @@ def status(project: Project, env: str | None = None) -> list[dict[str, Any]]:
                 "fleets": [{"colour": f.colour, "version": f.version, "rollout": f.rollout_id,
                             "members": [asdict(mb) for mb in f.members]} for f in obs.fleets],
                 "lock": lock.describe() if lock else None,
+                # The live fleet HAProxy lost (restarted LB or engine): the next rollout puts it back.
+                "detached": {"image": f"{lost.image_name}:{lost.version}", "version": lost.version,
+                             "colour": lost.colour, "rollout": lost.rollout_id,
+                             "running": lost.running} if lost else None,
             })
     finally:
         conn.close()

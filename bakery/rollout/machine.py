@@ -197,3 +197,14 @@ def recovery(green_weight: int, blue_weight: int, green_running: bool) -> str:
     if green_running and green_weight > 0 and blue_weight == 0:
         return "promote"
     return "unwind"
+
+
+def recovery_rollback(target_weight: int, source_weight: int) -> str:
+    """What to do with an interrupted rollback, from what HAProxy shows.
+
+    A rollback gives its target weight only after HAProxy checked the target UP, so any weight
+    there means the switch was under way: 'promote' (drain the fleet rolled back from), even
+    when both colours still carry full weight (killed between the weight change and the drain).
+    Otherwise nothing moved yet: 'unwind' (the target's slots go back to maintenance).
+    """
+    return "promote" if target_weight > 0 else "unwind"

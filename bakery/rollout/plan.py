@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from bakery.definitions.rollout import RolloutDefinition
 from bakery.rollout.machine import CanaryPlanStep
+from bakery.store.journal import RolloutRow
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,8 @@ def health_estimate(defn: RolloutDefinition) -> float:
     return 1.0 + h.interval * (1 + h.healthy_threshold)
 
 
-def make_plan(defn: RolloutDefinition, target: Target, live: Live | None, canary: bool) -> Plan:
+def make_plan(defn: RolloutDefinition, target: Target, live: Live | None, canary: bool,
+              standby: Live | None = None) -> Plan:
     colour = "blue" if live is None else ("green" if live.colour == "blue" else "blue")
     noop = live is not None and live.fingerprint == target.fingerprint
     use_canary = canary and live is not None
@@ -79,6 +81,11 @@ def make_plan(defn: RolloutDefinition, target: Target, live: Live | None, canary
         plan.notes.append(f"{target.image_name} {target.version} (fp-{target.fingerprint[:12]}) is already "
                           "live: nothing to do")
         return plan
+    if standby is not None and live is not None:
+        plan.notes.append(f"the kept previous fleet {standby.colour} ({standby.version}) is removed first: "
+                          f"the new fleet takes its {standby.colour} slots. Whatever this rollout's outcome, "
+                          f"`bakery rollback` then only has {live.version} to go back to after a success "
+                          "and nothing after a failure")
     if canary and live is None:
         plan.notes.append("first rollout: no live fleet to compare a canary with, so all traffic moves "
                           "in one step once the new fleet is healthy")
@@ -126,3 +133,29 @@ def _human(seconds: float) -> str:
     if seconds >= 60 and seconds % 60 == 0:
         return f"{seconds / 60:g}m"
     return f"{seconds:g}s"
+
+
+def no_rollback_target(service: str, env: str, live_version: str, history: list[RolloutRow],
+                       keep_previous: float) -> str:
+    """Why `bakery rollback` has nowhere to go, and what to run instead. Pure.
+
+    ``history``: journal rows (newest first) down to and including the one that made the live
+    fleet live. A rollout after it that failed or was unwound took the previous fleet's colour
+    slots (a new fleet always takes the colour that is not live) and so removed that fleet.
+    """
+    made_live = next((r for r in history if r.status == "succeeded" and r.kind in ("rollout", "rollback")),
+                     None)
+    earlier = made_live.prev_version if made_live else None
+    instead = (f"roll out the version you want instead: `bakery rollout {service} --env {env} "
+               f"--image {earlier or 'VERSION'}`")
+    for row in history:
+        if row is made_live:
+            break
+        if row.kind == "rollout" and row.status in ("failed", "unwound"):
+            return (f"no previous fleet of {service} in {env} to roll back to: the {row.status} rollout "
+                    f"{row.id} of {row.image_name} {row.version} took its {row.colour} slots and removed it "
+                    f"({live_version} stayed live throughout); {instead}")
+    if made_live is None or earlier is None:
+        return f"{service} in {env} has had only one fleet ({live_version}): there is nothing to roll back to"
+    return (f"no previous fleet of {service} in {env} is kept any more ({earlier}: the rollback window is "
+            f"{_human(keep_previous)}); {instead}")

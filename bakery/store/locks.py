@@ -163,6 +163,25 @@ class Held:
         self._thread.start()
         return self
 
+    def check(self) -> None:
+        """Raise LockError when the lock is no longer ours (a holder frozen past its expiry was
+        taken over); called before each rollout step, so a woken holder stops instead of acting."""
+        from bakery.store.db import connect
+
+        if self.lock is None:
+            return
+        conn = connect(self.db_path)
+        try:
+            current = get(conn, self.key)
+        finally:
+            conn.close()
+        if self.lost or current is None or current.token != self.lock.token:
+            self.lost = True
+            holder = f" by {current.describe()}" if current else ""
+            raise LockError(f"{self.key} was taken over{holder} while this run was not heartbeating "
+                            "(stopped or suspended past the lock's expiry); stopping without another "
+                            "change: the run that took over recovers this one")
+
     def _beat(self) -> None:
         from bakery.store.db import connect
 

@@ -82,3 +82,16 @@ def test_journal_records_steps_and_history(conn):
     assert journal.unfinished(conn, "staging", "web") == []
     assert [s["action"] for s in journal.steps(conn, rid)] == ["StartGreen", "SetWeights"]
     assert journal.history(conn, "staging")[0].status == "succeeded"
+
+
+def test_a_lock_taken_over_is_noticed_before_the_next_step(tmp_path):
+    """A holder frozen past its expiry (SIGSTOP, a suspended VM) may have been taken over; when
+    it wakes it must stop before acting again, not race the run that took over."""
+    db = tmp_path / "state.db"
+    with locks.Held(db, "rollout:staging/web", ttl=30) as held:
+        held.check()  # still ours
+        c = connect(db)
+        c.execute("UPDATE locks SET token = 'theirs', pid = 1 WHERE key = 'rollout:staging/web'")
+        c.close()
+        with pytest.raises(LockError, match="taken over"):
+            held.check()

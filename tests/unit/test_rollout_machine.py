@@ -122,3 +122,16 @@ def test_unexpected_events_are_errors(state, event):
 ])
 def test_recovery_trusts_what_runs(green, blue, running, decision):
     assert m.recovery(green, blue, running) == decision
+
+
+@pytest.mark.parametrize("target, source, decision", [
+    (200, 0, "promote"),    # killed after the drain began: finish it
+    (200, 200, "promote"),  # killed between the weight change and the drain: both at full weight
+    (0, 200, "unwind"),     # killed before the weight change: nothing moved
+    (0, 0, "unwind"),       # nothing in rotation (LB restarted): re-attach will see to it
+])
+def test_rollback_recovery_finishes_once_the_target_had_weight(target, source, decision):
+    """A rollback only gives its target weight after HAProxy checked it UP, so weight there
+    means the rollback's intent was under way; leaving both colours at full weight is a state
+    no later command could get out of."""
+    assert m.recovery_rollback(target, source) == decision

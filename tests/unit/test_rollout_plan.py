@@ -37,3 +37,35 @@ def test_first_rollout_has_no_canary():
 def test_same_image_is_a_noop():
     plan = make_plan(DEFN, Target("web", "1.0.0", "a" * 64), LIVE, canary=True)
     assert plan.noop and plan.steps == []
+
+
+def test_a_kept_previous_fleet_is_named_as_replaced():
+    plan = make_plan(DEFN, NEW, LIVE, canary=True, standby=Live("0.9.0", "c" * 64, "green", "r0"))
+    assert any("previous fleet green (0.9.0) is removed first" in n for n in plan.notes)
+    assert not any("previous fleet" in n for n in make_plan(DEFN, NEW, LIVE, canary=True).notes)
+
+
+def _row(rid, kind, status, version, prev_version=None, colour="green"):
+    from bakery.store.journal import RolloutRow
+
+    return RolloutRow(rid, "staging", "web", kind, kind, "web-bad" if status != "succeeded" else "web",
+                      version, "f" * 64, colour, None, prev_version, None, status, "t", None, "")
+
+
+def test_no_rollback_target_after_a_failed_rollout_names_it_and_the_way_back():
+    from bakery.rollout.plan import no_rollback_target
+
+    history = [_row("r3", "rollout", "failed", "1.0.0"), _row("r2", "rollout", "succeeded", "1.1.0", "1.0.0")]
+    text = no_rollback_target("web", "staging", "1.1.0", history, 1800)
+    assert "the failed rollout r3 of web-bad 1.0.0 took its green slots and removed it" in text
+    assert "`bakery rollout web --env staging --image 1.0.0`" in text
+
+
+def test_no_rollback_target_first_fleet_and_expired_window():
+    from bakery.rollout.plan import no_rollback_target
+
+    only = no_rollback_target("web", "staging", "1.0.0", [_row("r1", "rollout", "succeeded", "1.0.0")], 1800)
+    assert "only one fleet" in only
+    expired = no_rollback_target("web", "staging", "1.1.0",
+                                 [_row("r2", "rollout", "succeeded", "1.1.0", "1.0.0")], 1800)
+    assert "rollback window is 30m" in expired and "--image 1.0.0" in expired
