@@ -7,27 +7,29 @@ each test has its own environment, so its own LB, network and port.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
-from click.testing import CliRunner
 
 from bakery.build.docker_builder import build
-from bakery.cli import main
 from bakery.engine import labels
 from bakery.project import Project
 from bakery.rollout.scope import PROJECT_LABEL, scope_for
 from bakery.store import builds
 from bakery.store.db import connect
-from tests.integration.test_rollout_paths import Load, _env_definition, free_port, lb_stats, mark_verified
+from tests.integration.rollout_support import (
+    Load,
+    bakery,
+    free_port,
+    lb_stats,
+    mark_verified,
+    scratch_project,
+    version_at,
+)
 
-REPO = Path(__file__).resolve().parents[2]
 ENVS = ("lbrestart", "failedcanary", "crash", "listen")
 
 # Runs the CLI in a child process that SIGKILLs itself on the Nth call of module:attr, so a
@@ -57,47 +59,21 @@ def killed_at(project: Project, target: str, nth: int, *args: str) -> None:
 
 @pytest.fixture(scope="module")
 def ap(docker_engine, base_image, tmp_path_factory):
-    root = tmp_path_factory.mktemp("audit") / "project"
-    root.mkdir()
-    for folder in ("images", "rollouts"):
-        shutil.copytree(REPO / folder, root / folder)
-    shutil.rmtree(root / "rollouts" / "production")
-    for env in ENVS:
-        _env_definition(root, env)
-    window = root / "rollouts" / "failedcanary" / "web.yaml"
-    window.write_text(window.read_text().replace("keep_previous: 30m", "keep_previous: 2s"))
-    project = Project(root)
-    saved = os.environ.get("BAKERY_PROJECT")
-    os.environ["BAKERY_PROJECT"] = str(root)
-    recs = [build(project, project.load_image("web")).record]
-    web_yaml = root / "images" / "web" / "image.yaml"
-    web_yaml.write_text(web_yaml.read_text().replace("version: 1.0.0", "version: 1.1.0"))
-    recs.append(build(project, project.load_image("web")).record)
-    recs.append(build(project, project.load_image("web-bad")).record)
-    # These exact definitions pass `bakery verify` for real in test_rollout_paths.py; here the
-    # result is recorded without running testinfra again, to keep this module lean. (The LB
-    # image is still verified for real by the first rollout.)
-    for rec in recs:
-        mark_verified(project, rec)
-    yield project
-    if saved is None:
-        os.environ.pop("BAKERY_PROJECT", None)
-    else:
-        os.environ["BAKERY_PROJECT"] = saved
-    pid = scope_for(project, "x", "web").project_id
-    for c in docker_engine.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}={pid}"}):
-        c.remove(force=True)
-    for net in docker_engine.networks.list(filters={"label": f"{PROJECT_LABEL}={pid}"}):
-        net.remove()
-
-
-def bakery(project: Project, *args: str):
-    return CliRunner().invoke(main, ["--project", str(project.root), *args], catch_exceptions=False)
-
-
-def version_at(project: Project, env: str) -> str:
-    port = project.load_rollout(env, "web").listen_port
-    return httpx.get(f"http://127.0.0.1:{port}/version", timeout=5).text.strip()
+    with scratch_project(docker_engine, tmp_path_factory.mktemp("audit") / "project", ENVS) as project:
+        root = project.root
+        window = root / "rollouts" / "failedcanary" / "web.yaml"
+        window.write_text(window.read_text().replace("keep_previous: 30m", "keep_previous: 2s"))
+        recs = [build(project, project.load_image("web")).record]
+        web_yaml = root / "images" / "web" / "image.yaml"
+        web_yaml.write_text(web_yaml.read_text().replace("version: 1.0.0", "version: 1.1.0"))
+        recs.append(build(project, project.load_image("web")).record)
+        recs.append(build(project, project.load_image("web-bad")).record)
+        # These exact definitions pass `bakery verify` for real in test_rollout_paths.py; here the
+        # result is recorded without running testinfra again, to keep this module lean. (The LB
+        # image is still verified for real by the first rollout.)
+        for rec in recs:
+            mark_verified(project, rec)
+        yield project
 
 
 def fleets_snapshot(docker_engine, project: Project, env: str) -> dict[str, tuple]:

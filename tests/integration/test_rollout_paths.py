@@ -13,158 +13,57 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
-import httpx
 import pytest
-from click.testing import CliRunner
 
-from bakery.balancer import commands as cmd
 from bakery.build.docker_builder import build
-from bakery.cli import main
 from bakery.engine import labels
-from bakery.project import Project
 from bakery.rollout.scope import PROJECT_LABEL, scope_for
-from bakery.store import builds, journal, locks, verifications
+from bakery.store import builds, locks, verifications
 from bakery.store.db import connect
 from bakery.verify.runner import verify
+from tests.integration.rollout_support import (
+    REPO,
+    Load,
+    bakery,
+    fleet_snapshot,
+    free_port,
+    lb_stats,
+    mark_verified,
+    scratch_project,
+    url,
+    version_at,
+)
 
-REPO = Path(__file__).resolve().parents[2]
 ENVS = ("first", "swap", "canary", "bad", "sick", "rb", "lock", "plan", "unverified", "crash")
-
-
-def mark_verified(project: Project, record: builds.BuildRecord, passed: bool = True) -> None:
-    """Records a verification result without running one: only for web-sick (an image that
-    passed verification elsewhere but is unhealthy here) and for the refusal test."""
-    conn = connect(project.db_path)
-    try:
-        verifications.record(conn, verifications.VerificationRecord(
-            record.fingerprint, f"bakery/{record.name}:{record.version}", passed,
-            journal.now(), 0.0, {"by": "tests/integration/test_rollout_paths.py mark_verified"}))
-    finally:
-        conn.close()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _env_definition(root: Path, env: str) -> None:
-    text = (REPO / "rollouts/staging/web.yaml").read_text()
-    text = text.replace("environment: staging", f"environment: {env}")
-    text = text.replace("listen: 127.0.0.1:8080", f"listen: 127.0.0.1:{free_port()}")
-    text = text.replace("pause: 5s", "pause: 1s").replace("probes: 40", "probes: 30")
-    # A busy shared machine must not fail a good canary on latency; error rate is what is tested.
-    text = text.replace("max_p99_ms: 500", "max_p99_ms: 5000")
-    text = text.replace("drain_timeout: 10s", "drain_timeout: 3s").replace("start_timeout: 60s",
-                                                                           "start_timeout: 30s")
-    folder = root / "rollouts" / env
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "web.yaml").write_text(text)
 
 
 @pytest.fixture(scope="module")
 def rp(docker_engine, base_image, tmp_path_factory):
     """The shared rollout project: images built and marked verified, one env per test."""
-    root = tmp_path_factory.mktemp("rollout") / "project"
-    root.mkdir()
-    for folder in ("images", "rollouts"):
-        shutil.copytree(REPO / folder, root / folder)
-    shutil.rmtree(root / "rollouts" / "production")
-    for env in ENVS:
-        _env_definition(root, env)
-    sick = root / "images" / "web-sick"
-    shutil.copytree(root / "images" / "web", sick)
-    text = (sick / "image.yaml").read_text().replace("name: web", "name: web-sick")
-    (sick / "image.yaml").write_text(text.replace("path: /healthz", "path: /never-there"))
-    project = Project(root)
-    saved = os.environ.get("BAKERY_PROJECT")
-    os.environ["BAKERY_PROJECT"] = str(root)
-    recs = {}
-    recs["web-1.0.0"] = build(project, project.load_image("web")).record
-    web_yaml = root / "images" / "web" / "image.yaml"
-    web_yaml.write_text(web_yaml.read_text().replace("version: 1.0.0", "version: 1.1.0"))
-    recs["web-1.1.0"] = build(project, project.load_image("web")).record
-    recs["web-bad"] = build(project, project.load_image("web-bad")).record
-    recs["web-sick"] = build(project, project.load_image("web-sick")).record
-    for key in ("web-1.0.0", "web-1.1.0", "web-bad"):
-        rec = recs[key]
-        report = verify(project, rec.name, rec.version, fingerprint=rec.fingerprint)
-        assert report.passed, f"{key} must pass bakery verify before it can be rolled out"
-    # web-sick's health path does not exist, so it could never pass verify; it stands for an
-    # image that was verified but is unhealthy in this environment.
-    mark_verified(project, recs["web-sick"])
-    yield project, recs
-    if saved is None:
-        os.environ.pop("BAKERY_PROJECT", None)
-    else:
-        os.environ["BAKERY_PROJECT"] = saved
-    pid = scope_for(project, "x", "web").project_id
-    for c in docker_engine.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}={pid}"}):
-        c.remove(force=True)
-    for net in docker_engine.networks.list(filters={"label": f"{PROJECT_LABEL}={pid}"}):
-        net.remove()
-
-
-def bakery(project: Project, *args: str):
-    result = CliRunner().invoke(main, ["--project", str(project.root), *args], catch_exceptions=False)
-    return result
-
-
-def url(project: Project, env: str) -> str:
-    defn = project.load_rollout(env, "web")
-    return f"http://127.0.0.1:{defn.listen_port}/"
-
-
-def version_at(project: Project, env: str) -> str:
-    page = httpx.get(url(project, env) + "version", timeout=5)
-    assert page.status_code == 200, page.text
-    return page.text.strip()
-
-
-def fleet_snapshot(docker_engine, project: Project, env: str, version: str) -> dict[str, tuple]:
-    scope = scope_for(project, env, "web")
-    found = {}
-    for c in docker_engine.containers.list(all=True, filters={"label": scope.label_filter("service")}):
-        if c.labels[labels.IMAGE_VERSION] == version:
-            found[c.id] = (c.attrs["State"]["StartedAt"], c.attrs["RestartCount"], c.status)
-    return found
-
-
-def lb_stats(project: Project, env: str) -> dict[str, cmd.ServerStat]:
-    from bakery.balancer.haproxy import HAProxy
-
-    return HAProxy(scope_for(project, env, "web"), project.load_rollout(env, "web")).stats()
-
-
-class Load:
-    """Requests through the load balancer from a thread; every answer is kept."""
-
-    def __init__(self, target: str):
-        self.target = target
-        self.codes: list[int] = []
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        with httpx.Client(timeout=5) as client:
-            while not self.stop.is_set():
-                try:
-                    self.codes.append(client.get(self.target).status_code)
-                except httpx.HTTPError:
-                    self.codes.append(-1)
-
-    def __enter__(self) -> Load:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        self.thread.join(timeout=10)
+    with scratch_project(docker_engine, tmp_path_factory.mktemp("rollout") / "project", ENVS) as project:
+        root = project.root
+        sick = root / "images" / "web-sick"
+        shutil.copytree(root / "images" / "web", sick)
+        text = (sick / "image.yaml").read_text().replace("name: web", "name: web-sick")
+        (sick / "image.yaml").write_text(text.replace("path: /healthz", "path: /never-there"))
+        recs = {}
+        recs["web-1.0.0"] = build(project, project.load_image("web")).record
+        web_yaml = root / "images" / "web" / "image.yaml"
+        web_yaml.write_text(web_yaml.read_text().replace("version: 1.0.0", "version: 1.1.0"))
+        recs["web-1.1.0"] = build(project, project.load_image("web")).record
+        recs["web-bad"] = build(project, project.load_image("web-bad")).record
+        recs["web-sick"] = build(project, project.load_image("web-sick")).record
+        for key in ("web-1.0.0", "web-1.1.0", "web-bad"):
+            rec = recs[key]
+            report = verify(project, rec.name, rec.version, fingerprint=rec.fingerprint)
+            assert report.passed, f"{key} must pass bakery verify before it can be rolled out"
+        # web-sick's health path does not exist, so it could never pass verify; it stands for an
+        # image that was verified but is unhealthy in this environment.
+        mark_verified(project, recs["web-sick"])
+        yield project, recs
 
 
 def test_first_rollout_then_same_image_is_a_noop(rp, docker_engine):
