@@ -24,7 +24,7 @@ from bakery.patch import candidate, decide, versions
 from bakery.patch.bases import BaseRefresh, refresh_base
 from bakery.patch.decide import FAILED, PATCHED, UP_TO_DATE, PatchResult
 from bakery.project import Project
-from bakery.store import builds, patches, verifications
+from bakery.store import builds, locks, patches, verifications
 from bakery.store.db import connect
 
 # on_event(image name, kind, text); kind is "step", "log", "info" (as in build) or "stage".
@@ -49,6 +49,8 @@ class _Failed(Exception):
     def __init__(self, stage: str, message: str):
         super().__init__(message)
         self.stage = stage
+
+PATCH_LOCK = "patch"
 
 
 def new_run_id() -> str:
@@ -109,6 +111,15 @@ def patch(project: Project, names: list[str] | None = None, *, refresh_bases: bo
             raise UsageError(f"--rollout {rollout_env}: patch touches production only with --yes")
         services = services_in(project, rollout_env)
     run = PatchRun(new_run_id())
+    # One patch run at a time per project: two would pick the same patch number.
+    with locks.Held(project.db_path, PATCH_LOCK, purpose=f"bakery patch {run.run_id}",
+                    on_takeover=lambda text: emit("", "info", text)):
+        _patch_all(project, defns, run, refresh_bases, rollout_env, services, emit)
+    return run
+
+
+def _patch_all(project: Project, defns: list[ImageDefinition], run: PatchRun, refresh_bases: bool,
+               rollout_env: str | None, services: dict[str, list[str]], emit: PatchEvents) -> None:
     base_errors: dict[str, str] = {}
     if refresh_bases:
         for ref in sorted({d.base for d in defns}):
@@ -141,7 +152,6 @@ def patch(project: Project, names: list[str] | None = None, *, refresh_bases: bo
                 rollout=result.rollout, error=result.error))
     finally:
         conn.close()
-    return run
 
 
 def _patch_one(project: Project, conn: Any, defn: ImageDefinition, run_id: str,

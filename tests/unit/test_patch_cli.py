@@ -37,3 +37,22 @@ def test_rollout_to_an_unknown_environment(project: Project) -> None:
     result = invoke("web", "--rollout", "qa")
     assert result.exit_code == 2
     assert "no rollout definitions under rollouts/qa/" in result.output
+
+
+def test_a_second_patch_run_at_the_same_time_is_refused(project: Project) -> None:
+    """Two runs would pick the same patch number: the second names the holder and changes nothing."""
+    from bakery.patch.runner import PATCH_LOCK
+    from bakery.store import builds, locks
+    from bakery.store.db import connect
+
+    with locks.Held(project.db_path, PATCH_LOCK, purpose="bakery patch (the first run)"):
+        result = invoke("web", "--no-base-refresh")
+    assert result.exit_code == 1
+    assert "bakery patch (the first run)" in result.output
+    assert "Traceback" not in result.output
+    conn = connect(project.db_path)
+    try:
+        assert builds.find(conn, "web") == []
+        assert conn.execute("SELECT COUNT(*) FROM patches").fetchone()[0] == 0
+    finally:
+        conn.close()
