@@ -812,7 +812,7 @@ def status(project: Project, env: str | None = None) -> list[dict[str, Any]]:
                 "servers": server_rows(obs.stats) if obs.stats else [],
                 "fleets": [{"colour": f.colour, "version": f.version, "rollout": f.rollout_id,
                             "members": [asdict(mb) for mb in f.members]} for f in obs.fleets],
-                "lock": lock.describe() if lock else None,
+                "lock": locks.describe_with_state(lock) if lock else None,
                 # The live fleet HAProxy lost (restarted LB or engine): the next rollout puts it back.
                 "detached": {"image": f"{lost.image_name}:{lost.version}", "version": lost.version,
                              "colour": lost.colour, "rollout": lost.rollout_id,

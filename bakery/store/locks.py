@@ -82,6 +82,12 @@ def stale_reason(info: LockInfo, host: str, now: float) -> str | None:
     return None
 
 
+def describe_with_state(lock: LockInfo) -> str:
+    """The holder, and whether the next run will take the lock over (so nobody waits on a ghost)."""
+    stale = stale_reason(lock, socket.gethostname(), time.time())
+    return lock.describe() + (f" (stale: {stale}; the next run takes it over)" if stale else "")
+
+
 def _row(row: sqlite3.Row) -> LockInfo:
     return LockInfo(row["key"], row["token"], row["owner"], row["host"], row["pid"], row["acquired"],
                     row["heartbeat"], row["expires"], row["purpose"])

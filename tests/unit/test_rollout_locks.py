@@ -95,3 +95,16 @@ def test_a_lock_taken_over_is_noticed_before_the_next_step(tmp_path):
         c.close()
         with pytest.raises(LockError, match="taken over"):
             held.check()
+
+
+def test_status_text_says_when_a_lock_is_stale(conn):
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    _insert(conn, "dead", int(proc.stdout))
+    _insert(conn, "live", os.getpid())
+    _insert(conn, "expired", os.getpid(), expires_in=-5.0)
+    text = {k: locks.describe_with_state(locks.get(conn, k)) for k in ("dead", "live", "expired")}
+    assert f"(stale: its process {proc.stdout.strip()} on" in text["dead"]
+    assert "the next run takes it over" in text["dead"]
+    assert "stale" not in text["live"]
+    assert "(stale: its heartbeat expired" in text["expired"]
