@@ -65,7 +65,8 @@ def images(ctx: Context, names: tuple[str, ...], as_json: bool) -> None:
             rows.append({
                 "name": rec.name, "version": rec.version, "fingerprint": rec.fingerprint,
                 "image_id": rec.image_id, "size": size, "created": rec.created,
-                "verification": verification_state(check), "in_engine": size is not None,
+                "verification": verification_state(check),
+                "verification_detail": verifications.summary(check), "in_engine": size is not None,
                 "tags": sorted(tags), "packages": len(rec.manifest), "sbom": rec.sbom_path,
             })
     finally:
@@ -84,7 +85,7 @@ def images(ctx: Context, names: tuple[str, ...], as_json: bool) -> None:
         tags = engine_state(row["name"], row["version"], row["tags"], row["in_engine"])
         table.add_row(row["name"], row["version"], "fp-" + row["fingerprint"][:12],
                       human_size(row["size"]), row["created"][:16].replace("T", " "),
-                      f"[{style}]{row['verification']}[/]", tags)
+                      f"[{style}]{row['verification_detail']}[/]", tags)
     # On a pipe, print whole rows (grep-able) rather than crop to 80 columns.
     out = console
     if not console.is_terminal:

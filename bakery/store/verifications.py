@@ -53,3 +53,18 @@ def latest(conn: sqlite3.Connection, fingerprint: str) -> VerificationRecord | N
 def is_verified(conn: sqlite3.Connection, fingerprint: str) -> bool:
     rec = latest(conn, fingerprint)
     return rec is not None and rec.passed
+
+
+def summary(rec: VerificationRecord | None) -> str:
+    """One cell for `bakery images`: "passed 17/18 (1 skipped) 2024-05-01T10:00:00Z",
+    "FAILED 2/18 ..." (the number of failed or erroring checks)."""
+    if rec is None:
+        return "not verified"
+    counts = rec.report.get("counts") or {}
+    total = sum(counts.values())
+    skipped = counts.get("skipped", 0)
+    note = f" ({skipped} skipped)" if skipped else ""
+    if rec.passed:
+        return f"passed {counts.get('passed', 0)}/{total}{note} {rec.started}"
+    bad = counts.get("failed", 0) + counts.get("error", 0)
+    return f"FAILED {bad}/{total}{note} {rec.started}"

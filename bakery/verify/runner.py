@@ -202,15 +202,3 @@ def _record(project: Project, report: VerifyReport) -> None:
             started=report.started, duration=report.duration, report=report.as_dict()))
     finally:
         conn.close()
-
-
-def summary(rec: verifications.VerificationRecord | None) -> str:
-    """One cell for `bakery images`: "passed 18/18 2024-05-01T10:00:00Z", "FAILED 2/18 ..."."""
-    if rec is None:
-        return "not verified"
-    counts = rec.report.get("counts") or {}
-    total = sum(counts.values())
-    bad = counts.get("failed", 0) + counts.get("error", 0)
-    if rec.passed:
-        return f"passed {total - bad}/{total} {rec.started}"
-    return f"FAILED {bad}/{total} {rec.started}"

@@ -3,11 +3,10 @@ import pytest
 from bakery.errors import UsageError
 from bakery.packages import Package
 from bakery.store.builds import BuildRecord
-from bakery.store.verifications import VerificationRecord
 from bakery.verify.container import verdict, wait_budget
 from bakery.verify.model import CheckResult, VerifyReport, redact, redact_check
 from bakery.verify.plugin import clean_message
-from bakery.verify.runner import choose, declared_packages, parse_ref, summary
+from bakery.verify.runner import choose, declared_packages, parse_ref
 
 
 def record(fp, version="1.0.0", created="2024-01-01"):
@@ -68,12 +67,3 @@ def test_wait_budget_and_verdict():
     running["State"]["Health"]["Status"] = "unhealthy"
     assert verdict(running, True) == "unhealthy"
     assert verdict({"State": {"Running": False, "Status": "exited"}}, True) == "exited"
-
-
-def test_summary_for_bakery_images():
-    assert summary(None) == "not verified"
-    ok = VerificationRecord("f", "r", True, "2024-01-01T00:00:00Z", 1.0,
-                            {"counts": {"passed": 9, "skipped": 1, "failed": 0, "error": 0}})
-    assert summary(ok) == "passed 10/10 2024-01-01T00:00:00Z"
-    bad = VerificationRecord("f", "r", False, "t", 1.0, {"counts": {"passed": 8, "failed": 2}})
-    assert summary(bad) == "FAILED 2/10 t"
