@@ -42,10 +42,14 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]; then
     echo "$WANT" > "$STAMP"
 fi
 
-# 2. Host tools: mmdebstrap bootstraps base images; git for revisions.
+# 2. Host tools: mmdebstrap bootstraps base images; git for revisions; packer for the second
+#    builder (`bakery build --builder packer`); wrk for the rollout benchmark's load.
 missing=()
 command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
 command -v git >/dev/null || missing+=(git)
+command -v packer >/dev/null || missing+=(packer)
+command -v wrk >/dev/null || missing+=(wrk)
+command -v dpkg-deb >/dev/null || missing+=(dpkg)
 [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 
 # 3. A Docker engine that answers.
