@@ -8,7 +8,16 @@ from pathlib import Path
 
 from bakery.definitions.image import ImageDefinition, load_image
 from bakery.definitions.rollout import RolloutDefinition, load_rollout
-from bakery.errors import DefinitionError, UsageError
+from bakery.errors import BakeryError, DefinitionError, UsageError
+
+
+@dataclass(frozen=True)
+class LintResult:
+    """One definition file checked: its path relative to the project, and the error, if any."""
+
+    path: str
+    error: BakeryError | None
+    image: str | None = None  # the image name, for image definitions
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,25 @@ class Project:
 
     def load_images(self, names: list[str] | None = None) -> list[ImageDefinition]:
         return [self.load_image(n) for n in (names or self.image_names())]
+
+    def lint(self) -> list[LintResult]:
+        """Load every image and rollout definition; the first problem in each file is kept."""
+        results = []
+        for name in self.image_names():
+            try:
+                self.load_image(name)
+                error = None
+            except BakeryError as exc:
+                error = exc
+            results.append(LintResult(f"images/{name}/image.yaml", error, image=name))
+        for path in self.rollout_paths():
+            try:
+                self.load_rollout(path.parent.name, path.stem)
+                error = None
+            except BakeryError as exc:
+                error = exc
+            results.append(LintResult(path.relative_to(self.root).as_posix(), error))
+        return results
 
     def rollout_paths(self) -> list[Path]:
         if not self.rollouts_dir.is_dir():

@@ -7,35 +7,21 @@ import json
 import click
 
 from bakery.cli.app import Context, console, main, pass_context, show_error
-from bakery.definitions.image import IMAGE_SCHEMA, load_image
+from bakery.definitions.image import IMAGE_SCHEMA
 from bakery.definitions.rollout import ROLLOUT_SCHEMA
-from bakery.errors import BakeryError, DefinitionError
 
 
 @main.command()
 @pass_context
 def lint(ctx: Context) -> None:
     """Validate every image and rollout definition; exit 2 on the first problem in each file."""
-    project = ctx.project
-    failures = 0
-    checked = 0
-    for name in project.image_names():
-        checked += 1
-        try:
-            load_image(project.image_path(name), project.root)
-        except DefinitionError as exc:
-            failures += 1
-            show_error(str(exc), mark="[red]✗[/]")
-    for path in project.rollout_paths():
-        checked += 1
-        try:
-            project.load_rollout(path.parent.name, path.stem)
-        except BakeryError as exc:
-            failures += 1
-            show_error(str(exc), mark="[red]✗[/]")
+    results = ctx.project.lint()
+    failures = [r for r in results if r.error is not None]
+    for result in failures:
+        show_error(str(result.error), mark="[red]✗[/]")
     if failures:
         raise click.exceptions.Exit(2)
-    console.print(f"[green]✓[/] {checked} definition(s) valid")
+    console.print(f"[green]✓[/] {len(results)} definition(s) valid")
 
 
 @main.command()

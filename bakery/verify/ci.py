@@ -10,7 +10,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from bakery.errors import BakeryError, UsageError
+from bakery.errors import UsageError
 from bakery.project import Project
 from bakery.verify.model import ERROR, CheckResult
 
@@ -80,21 +80,12 @@ def lint(project: Project) -> tuple[list[CheckResult], set[str]]:
     """Validate every image and rollout definition: one check per file, and the valid images."""
     results = []
     valid: set[str] = set()
-    for name in project.image_names():
-        path = f"images/{name}/image.yaml"
-        try:
-            project.load_image(name)
-        except BakeryError as exc:
-            results.append(CheckResult(path, False, 0.0, str(exc), outcome=ERROR, group="lint"))
+    for checked in project.lint():
+        if checked.error is not None:
+            results.append(CheckResult(checked.path, False, 0.0, str(checked.error), outcome=ERROR,
+                                       group="lint"))
             continue
-        valid.add(name)
-        results.append(CheckResult(path, True, 0.0, group="lint"))
-    for path in project.rollout_paths():
-        shown = path.relative_to(project.root).as_posix()
-        try:
-            project.load_rollout(path.parent.name, path.stem)
-        except BakeryError as exc:
-            results.append(CheckResult(shown, False, 0.0, str(exc), outcome=ERROR, group="lint"))
-            continue
-        results.append(CheckResult(shown, True, 0.0, group="lint"))
+        if checked.image:
+            valid.add(checked.image)
+        results.append(CheckResult(checked.path, True, 0.0, group="lint"))
     return results, valid
