@@ -12,6 +12,7 @@ import os
 import socket
 from pathlib import Path
 
+import docker
 import docker.errors
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
@@ -19,16 +20,22 @@ from bakery.balancer import commands as cmd
 from bakery.balancer.config import FRONTEND_PORT, MOUNT, SOCKET_NAME, render
 from bakery.definitions.rollout import RolloutDefinition
 from bakery.engine.client import engine
+from bakery.engine.scope import CONFIG_LABEL, Scope
 from bakery.errors import BalancerError
-from bakery.rollout.scope import CONFIG_LABEL, Scope
+from bakery.model.traffic import BalancerState
 
 
 class HAProxy:
     """Runtime-API client plus the lifecycle of the LB container (created on demand)."""
 
-    def __init__(self, scope: Scope, defn: RolloutDefinition):
+    def __init__(self, scope: Scope, defn: RolloutDefinition, client: docker.DockerClient | None = None):
         self.scope = scope
         self.defn = defn
+        self._client = client
+
+    @property
+    def client(self) -> docker.DockerClient:
+        return self._client if self._client is not None else engine()
 
     # -- the admin socket ---------------------------------------------------------------
     @property
@@ -91,9 +98,15 @@ class HAProxy:
 
     def container(self):  # noqa: ANN201 - docker Container or None
         try:
-            return engine().containers.get(self.scope.lb_container)
+            return self.client.containers.get(self.scope.lb_container)
         except docker.errors.NotFound:
             return None
+
+    def state(self) -> BalancerState:
+        c = self.container()
+        if c is None:
+            return BalancerState(present=False, running=False)
+        return BalancerState(present=True, running=c.status == "running", image_id=c.image.id)
 
     def published(self, container=None) -> tuple[str, int] | None:  # noqa: ANN001 - docker Container
         """Where the LB container publishes its frontend, as the engine has it: (host, port)."""
@@ -106,7 +119,7 @@ class HAProxy:
         return bindings[0].get("HostIp") or "0.0.0.0", int(bindings[0].get("HostPort") or 0)
 
     def ensure_network(self) -> str:
-        client = engine()
+        client = self.client
         try:
             client.networks.get(self.scope.network)
         except docker.errors.NotFound:
@@ -154,7 +167,7 @@ class HAProxy:
         cfg_path.write_text(self.config_text())
         emit("info", f"starting load balancer {self.scope.lb_container} on {self.defn.listen}")
         try:
-            engine().containers.run(
+            self.client.containers.run(
                 image_id, name=self.scope.lb_container, detach=True, network=self.scope.network,
                 ports={f"{FRONTEND_PORT}/tcp": (self.defn.listen_host, self.defn.listen_port)},
                 volumes={str(self.scope.lb_dir.resolve()): {"bind": MOUNT, "mode": "rw"}},
@@ -190,6 +203,6 @@ class HAProxy:
         if (c := self.container()) is not None:
             c.remove(force=True)
         try:
-            engine().networks.get(self.scope.network).remove()
+            self.client.networks.get(self.scope.network).remove()
         except docker.errors.NotFound:
             pass

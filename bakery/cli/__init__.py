@@ -1,14 +1,6 @@
-"""The `bakery` command line. Each module below adds its commands to ``app.main``."""
+"""The `bakery` command line. Each command's module is loaded when that command runs
+(``app.COMMANDS``); its functions register themselves on ``app.main``."""
 
-from bakery.cli import (  # noqa: F401 - registers commands
-    base,
-    build,
-    definitions,
-    images,
-    patch,
-    rollout,
-    verify,
-)
 from bakery.cli.app import main, run
 
 __all__ = ["main", "run"]

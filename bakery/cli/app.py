@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -17,8 +18,43 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+# Each command's module, loaded only when that command runs (like testinfra's backend registry):
+# `bakery --help` and a no-op `bakery build` must not pay for docker, testinfra, the rollout
+# stack and the SBOM library. The one-line help is kept here for the same reason.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "base": ("bakery.cli.base", "Make a base image (e.g. debian:bookworm) available."),
+    "build": ("bakery.cli.build", "Build images from their definitions; unchanged ones are up to date."),
+    "ci": ("bakery.cli.verify", "Lint, then build and verify the images changed since a revision."),
+    "diff": ("bakery.cli.images", "Package changes between two builds of an image."),
+    "history": ("bakery.cli.rollout", "Past rollouts and rollbacks, newest first."),
+    "images": ("bakery.cli.images", "List built images: version, fingerprint, size, verification."),
+    "lint": ("bakery.cli.definitions", "Validate every image and rollout definition (exit 2 on a problem)."),
+    "patch": ("bakery.cli.patch", "Rebuild images with every package upgrade (nightly)."),
+    "rollback": ("bakery.cli.rollout", "All traffic back to the previous fleet in one step."),
+    "rollout": ("bakery.cli.rollout", "Roll a service out: new fleet, health, canary, swap, drain."),
+    "schema": ("bakery.cli.definitions", "Print a JSON Schema of the definition formats."),
+    "status": ("bakery.cli.rollout", "Live version, colour, weights, health and lock per service."),
+    "verify": ("bakery.cli.verify", "Check an image in a throwaway container (testinfra)."),
+}
+
+
 class BakeryGroup(click.Group):
-    """Turns BakeryError into one clear line on stderr and its exit code; never a traceback."""
+    """Loads each command's module on first use, and turns BakeryError into one clear line on
+    stderr and its exit code; never a traceback."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(COMMANDS) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.commands and name in COMMANDS:
+            importlib.import_module(COMMANDS[name][0])  # its @main.command() registers it
+        return super().get_command(ctx, name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1] if name in COMMANDS else self.commands[name].get_short_help_str())
+                for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

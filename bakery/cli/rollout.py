@@ -16,10 +16,9 @@ from rich.text import Text
 
 from bakery.cli.app import Context, console, err_console, main, pass_context, print_json
 from bakery.errors import RolloutError, UsageError
-from bakery.rollout import executor
+from bakery.model.environments import is_production
+from bakery.rollout import service as service_api
 from bakery.rollout.plan import Plan
-from bakery.store import journal
-from bakery.store.db import connect
 
 
 class ProgressView:
@@ -130,11 +129,11 @@ def print_plan(plan: Plan) -> None:
 
 
 def confirm_production(env: str, yes: bool, what: str) -> None:
-    if env != "production" or yes:
+    if not is_production(env) or yes:
         return
     if not sys.stdin.isatty():
-        raise UsageError(f"{what} in production needs --yes (or a confirmation at a terminal)")
-    click.confirm(f"{what} in production?", abort=True)
+        raise UsageError(f"{what} in {env} (production) needs --yes (or a confirmation at a terminal)")
+    click.confirm(f"{what} in {env} (production)?", abort=True)
 
 
 @main.command()
@@ -152,7 +151,7 @@ def rollout(ctx: Context, service: str, env: str, image: str | None, canary: boo
     """Roll SERVICE out in ENV: new fleet, health, (canary,) swap, drain; blue kept for rollback."""
     project = ctx.project
     if plan_only:
-        plan = executor.plan_rollout(project, env, service, image, canary)
+        plan = service_api.plan_rollout(project, env, service, image, canary)
         if as_json:
             print_json({"plan": plan.as_dict()})
         else:
@@ -161,11 +160,11 @@ def rollout(ctx: Context, service: str, env: str, image: str | None, canary: boo
     confirm_production(env, yes, f"roll out {service}")
     view = ProgressView(f"{service}@{env}", as_json)
     with view.running():
-        outcome = executor.rollout(project, env, service, image, canary, on_event=view)
+        outcome = service_api.rollout(project, env, service, image, canary, on_event=view)
     finish(outcome, view, as_json, service, env)
 
 
-def finish(outcome: executor.Outcome, view: ProgressView, as_json: bool, service: str, env: str) -> None:
+def finish(outcome: service_api.Outcome, view: ProgressView, as_json: bool, service: str, env: str) -> None:
     if as_json:  # the last of the JSON lines: one line like every event, so `jq -c`/line readers work
         sys.stdout.write(json.dumps({"event": "result", "status": outcome.status,
                                      "rollout_id": outcome.rollout_id, "reason": outcome.reason,
@@ -190,7 +189,7 @@ def rollback(ctx: Context, service: str, env: str, yes: bool, as_json: bool) -> 
     """All traffic back to the previous fleet in one step (kept running for the rollback window)."""
     confirm_production(env, yes, f"roll back {service}")
     view = ProgressView(f"{service}@{env}", as_json)
-    outcome = executor.rollback(ctx.project, env, service, on_event=view)
+    outcome = service_api.rollback(ctx.project, env, service, on_event=view)
     finish(outcome, view, as_json, service, env)
 
 
@@ -200,7 +199,7 @@ def rollback(ctx: Context, service: str, env: str, yes: bool, as_json: bool) -> 
 @pass_context
 def status(ctx: Context, env: str | None, as_json: bool) -> None:
     """Per environment: live version and colour, weights, health, the previous fleet, the lock."""
-    rows = executor.status(ctx.project, env)
+    rows = service_api.status(ctx.project, env)
     if as_json:
         print_json({"services": rows})
         return
@@ -246,12 +245,9 @@ def status(ctx: Context, env: str | None, as_json: bool) -> None:
 def history(ctx: Context, service: str | None, env: str | None, limit: int, show_steps: bool,
             as_json: bool) -> None:
     """Past rollouts and rollbacks, newest first."""
-    conn = connect(ctx.project.db_path)
-    try:
-        rows = journal.history(conn, env, service, limit)
-        steps = {r.id: journal.steps(conn, r.id) for r in rows} if (show_steps or as_json) else {}
-    finally:
-        conn.close()
+    found = service_api.history(ctx.project, env, service, limit, with_steps=show_steps or as_json)
+    rows = [r for r, _ in found]
+    steps = {r.id: s for r, s in found}
     if as_json:
         print_json({"history": [{**r.as_dict(), "steps": steps.get(r.id, [])} for r in rows]})
         return

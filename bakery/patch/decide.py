@@ -7,20 +7,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bakery.model.environments import is_production
 from bakery.packages import Package, PackageChange, diff_manifests
 from bakery.patch import versions
 from bakery.store.builds import BuildRecord
 
-PRODUCTION_ENVS = frozenset({"production", "prod"})
+__all__ = ["is_production"]  # re-exported for patch.runner
 
 PATCHED = "patched"
 UP_TO_DATE = "up to date"
 FAILED = "failed"
-
-
-def is_production(env: str) -> bool:
-    """Environments that `bakery patch --rollout` only touches with --yes."""
-    return env.lower() in PRODUCTION_ENVS or env.lower().startswith("prod-")
 
 
 def choose_baseline(records: Iterable[BuildRecord], definition_version: str,

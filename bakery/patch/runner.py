@@ -24,6 +24,7 @@ from bakery.patch import candidate, decide, versions
 from bakery.patch.bases import BaseRefresh, refresh_base
 from bakery.patch.decide import FAILED, PATCHED, UP_TO_DATE, PatchResult
 from bakery.project import Project
+from bakery.rollout.service import rollout
 from bakery.store import builds, locks, patches, verifications
 from bakery.store.db import connect
 
@@ -78,8 +79,6 @@ def roll_out_patched(project: Project, service: str, env: str, image: str, versi
     """Roll ``image:version`` out as ``service`` in ``env`` with its canary strategy.
 
     A failed canary (traffic already back on blue) is a failure of this patch run."""
-    from bakery.rollout.executor import rollout
-
     outcome = rollout(project, env, service, image=f"{image}:{version}", canary=True)
     if outcome.status == "failed":
         raise RolloutError(f"canary of {image} {version} failed: {outcome.reason}")

@@ -1,6 +1,6 @@
 """`bakery rollout --plan`: the exact steps, weights, timings and rollback path. Pure.
 
-The same inputs the executor uses decide the plan, so what is printed is what would run.
+The same inputs the rollout uses decide the plan, so what is printed is what would run.
 """
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bakery.definitions.rollout import RolloutDefinition
+from bakery.model.records import RolloutRow
 from bakery.rollout.machine import CanaryPlanStep
-from bakery.store.journal import RolloutRow
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bakery.rollout.fleet import Fleet
-from bakery.store.journal import RolloutRow
+from bakery.model.fleet import Fleet
+from bakery.model.records import RolloutRow
 
 
 def made_live(history: list[RolloutRow]) -> RolloutRow | None:

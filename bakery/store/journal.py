@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import uuid
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
+
+from bakery.model.records import RolloutRow, new_id, now
+
+__all__ = ["RolloutRow", "new_id", "now"]  # re-exported: callers of the journal use them
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS rollouts (
@@ -43,37 +44,6 @@ CREATE TABLE IF NOT EXISTS rollout_steps (
     PRIMARY KEY (rollout_id, seq)
 );
 """
-
-
-def now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def new_id() -> str:
-    return datetime.now(UTC).strftime("%Y%m%d%H%M%S") + uuid.uuid4().hex[:6]
-
-
-@dataclass(frozen=True)
-class RolloutRow:
-    id: str
-    env: str
-    service: str
-    kind: str
-    strategy: str
-    image_name: str
-    version: str
-    fingerprint: str
-    colour: str
-    prev_id: str | None
-    prev_version: str | None
-    prev_colour: str | None
-    status: str
-    started: str
-    finished: str | None
-    reason: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
 
 
 def begin(conn: sqlite3.Connection, row: RolloutRow) -> None:

@@ -17,8 +17,8 @@ from click.testing import CliRunner
 from bakery.balancer import commands as cmd
 from bakery.cli import main
 from bakery.engine import labels
+from bakery.engine.scope import PROJECT_LABEL, scope_for
 from bakery.project import Project
-from bakery.rollout.scope import PROJECT_LABEL, scope_for
 from bakery.store import builds, journal, verifications
 from bakery.store.db import connect
 

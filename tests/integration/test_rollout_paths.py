@@ -20,7 +20,7 @@ import pytest
 
 from bakery.build.docker_builder import build
 from bakery.engine import labels
-from bakery.rollout.scope import PROJECT_LABEL, scope_for
+from bakery.engine.scope import PROJECT_LABEL, scope_for
 from bakery.store import builds, locks, verifications
 from bakery.store.db import connect
 from bakery.verify.runner import verify

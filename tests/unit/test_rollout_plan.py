@@ -1,4 +1,4 @@
-"""--plan output is decided by the same pure inputs the executor uses."""
+"""--plan output is decided by the same pure inputs the rollout uses."""
 
 from pathlib import Path
 

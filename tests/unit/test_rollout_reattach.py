@@ -1,6 +1,6 @@
 """Which fleet goes back in rotation after HAProxy lost its runtime state: data cases."""
 
-from bakery.rollout.fleet import Fleet, Member
+from bakery.model.fleet import Fleet, Member
 from bakery.rollout.reattach import expected_live
 from bakery.store.journal import RolloutRow
 

@@ -1,4 +1,5 @@
-"""Rollout behaviour found by the rollout audit, against the real engine and HAProxy.
+"""Rollouts under faults (restarted LB, kill -9 mid-drain, a changed listen, no rollback target)
+against the real engine and HAProxy.
 
 One tmp project for the module (web 1.0.0 and 1.1.0 built, web-bad for a failing canary);
 each test has its own environment, so its own LB, network and port.
@@ -16,8 +17,8 @@ import pytest
 
 from bakery.build.docker_builder import build
 from bakery.engine import labels
+from bakery.engine.scope import PROJECT_LABEL, scope_for
 from bakery.project import Project
-from bakery.rollout.scope import PROJECT_LABEL, scope_for
 from bakery.store import builds
 from bakery.store.db import connect
 from tests.integration.rollout_support import (
@@ -186,7 +187,7 @@ def test_kill_9_while_draining_is_finished_by_the_next_run(ap, docker_engine):
     assert bakery(project, "rollout", "web", "--env", "crash", "--image", "1.0.0").exit_code == 0
     port = project.load_rollout("crash", "web").listen_port
     with Load(f"http://127.0.0.1:{port}/") as load:
-        killed_at(project, "bakery.rollout.executor:drain", 1, "rollout", "web", "--env", "crash",
+        killed_at(project, "bakery.rollout.traffic:drain", 1, "rollout", "web", "--env", "crash",
                   "--image", "1.1.0")
         again = bakery(project, "rollout", "web", "--env", "crash", "--image", "1.1.0")
         assert again.exit_code == 0, again.output
@@ -195,7 +196,7 @@ def test_kill_9_while_draining_is_finished_by_the_next_run(ap, docker_engine):
         assert stats["blue1"].in_maint and stats["blue2"].in_maint
         before = fleets_snapshot(docker_engine, project, "crash")
 
-        killed_at(project, "bakery.rollout.executor:drain", 1, "rollback", "web", "--env", "crash")
+        killed_at(project, "bakery.rollout.traffic:drain", 1, "rollback", "web", "--env", "crash")
         stats = lb_stats(project, "crash")
         assert stats["blue1"].weight == 100 and stats["green1"].weight == 100  # the split it died in
         rolled = bakery(project, "rollback", "web", "--env", "crash")

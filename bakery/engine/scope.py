@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bakery.engine import labels
+from bakery.project import Project
 
 PROJECT_LABEL = f"{labels.PREFIX}.project"
 SLOT_LABEL = f"{labels.PREFIX}.slot"
@@ -59,5 +60,5 @@ class Scope:
         return [f"{k}={v}" for k, v in self.labels(role).items()]
 
 
-def scope_for(project, env: str, service: str) -> Scope:  # noqa: ANN001 - Project, avoids a cycle
+def scope_for(project: Project, env: str, service: str) -> Scope:
     return Scope(project.root, project.state_dir, env, service)

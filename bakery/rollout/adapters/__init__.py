@@ -1,0 +1,1 @@
+"""Adapters: the ports of ``rollout/ports.py`` implemented against real things."""

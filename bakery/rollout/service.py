@@ -1,0 +1,275 @@
+"""The rollout service: plan, rollout, rollback, status and history, for the CLI and for patch.
+
+Each entry point resolves its inputs, takes the env+service lock, tidies up what an earlier run
+left (recovery, reattach, rollback window), and hands the journaled work to the driver. The
+world is reached only through ``Ports``; ``local_ports`` wires the local engine, HAProxy and
+the state store, and unit tests wire fakes (tests/fakes.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from bakery.balancer import commands as cmd
+from bakery.balancer.haproxy import HAProxy
+from bakery.definitions.rollout import RolloutDefinition
+from bakery.engine.scope import Scope, scope_for
+from bakery.errors import RolloutError
+from bakery.model.records import RolloutRow, new_id, now
+from bakery.project import Project
+from bakery.rollout import machine as m
+from bakery.rollout import traffic
+from bakery.rollout.adapters.local import LocalRuntime
+from bakery.rollout.adapters.store import open_journal, store_lock
+from bakery.rollout.canary import Probe
+from bakery.rollout.context import Context
+from bakery.rollout.driver import Run
+from bakery.rollout.inputs import require_verified, resolve_secrets, resolve_target, verified_lb_image
+from bakery.rollout.observe import as_live
+from bakery.rollout.plan import Plan, Target, canary_steps, make_plan, no_rollback_target
+from bakery.rollout.ports import Balancer, FleetSpec, Journal, LockFactory, Runtime, Sink, quiet
+from bakery.rollout.recovery import detached_live, expire_standby, reattach, recover
+from bakery.store import journal as journal_rows
+from bakery.store import locks
+from bakery.store.db import connect
+
+
+@dataclass
+class Ports:
+    """Everything the service reaches the world through."""
+
+    runtime: Runtime
+    balancer: Callable[[Scope, RolloutDefinition], Balancer]
+    journal: Callable[[], AbstractContextManager[Journal]]
+    lock: LockFactory
+    lb_image: Callable[[Sink], str]  # the verified load balancer image, built on demand
+    lock_holder: Callable[[str], str | None] = lambda key: None  # who holds a lock, for status
+    probe: Probe | None = None  # canary probes; None: HTTP to each member
+
+
+def local_ports(project: Project) -> Ports:
+    def holder(key: str) -> str | None:
+        conn = connect(project.db_path)
+        try:
+            info = locks.get(conn, key)
+        finally:
+            conn.close()
+        return locks.describe_with_state(info) if info else None
+
+    return Ports(runtime=LocalRuntime(), balancer=HAProxy, journal=lambda: open_journal(project.db_path),
+                 lock=store_lock(project.db_path), lb_image=lambda emit: verified_lb_image(project, emit),
+                 lock_holder=holder)
+
+
+@dataclass
+class Outcome:
+    status: str  # succeeded | failed | noop | planned
+    rollout_id: str | None
+    reason: str = ""
+    plan: Plan | None = None
+    verdicts: list[dict[str, Any]] = field(default_factory=list)
+    url: str = ""
+
+
+def url_of(defn: RolloutDefinition, lb: Balancer | None = None) -> str:
+    """Where the service answers: the balancer's published address as it really is (a serving LB
+    keeps its address when `listen:` changes), else the definition's."""
+    host, port = defn.listen_host, defn.listen_port
+    if lb is not None and (published := lb.published()) is not None:
+        host, port = published
+    host = f"[{host}]" if ":" in host else host
+    return f"http://{host}:{port}/"
+
+
+def _context(project: Project, ports: Ports, defn: RolloutDefinition, journal: Journal,
+             emit: Sink) -> Context:
+    scope = scope_for(project, defn.environment, defn.service)
+    return Context(defn, scope, ports.runtime, ports.balancer(scope, defn), journal, emit, ports.probe)
+
+
+def plan_rollout(project: Project, env: str, service: str, image: str | None = None,
+                 canary: bool = False, ports: Ports | None = None) -> Plan:
+    """Read-only: no lock, no LB, no containers, no store rows. What the run would refuse
+    (a missing secret value, an unverified image) the plan refuses the same way."""
+    ports = ports or local_ports(project)
+    defn = project.load_rollout(env, service)
+    resolve_secrets(defn)
+    rec = resolve_target(project, defn, image, ports.runtime)
+    require_verified(project, rec)
+    with ports.journal() as journal:
+        ctx = _context(project, ports, defn, journal, quiet)
+        obs = ctx.observe()
+        lost = detached_live(ctx, obs)
+    if lost is not None:  # what the run would do first: put it back in rotation
+        obs.live = lost
+    plan = make_plan(defn, Target(rec.name, rec.version, rec.fingerprint), as_live(obs.live), canary,
+                     as_live(obs.standby))
+    if lost is not None:
+        plan.notes.insert(0, f"the load balancer has no fleet in rotation: {lost.colour} {lost.version} "
+                             f"(rollout {lost.rollout_id}) is put back in rotation first")
+    return plan
+
+
+def rollout(project: Project, env: str, service: str, image: str | None = None, canary: bool = False,
+            on_event: Sink | None = None, ports: Ports | None = None) -> Outcome:
+    emit = on_event or quiet
+    ports = ports or local_ports(project)
+    defn = project.load_rollout(env, service)
+    environment = resolve_secrets(defn)
+    rec = resolve_target(project, defn, image, ports.runtime)
+    require_verified(project, rec)
+    target = Target(rec.name, rec.version, rec.fingerprint)
+    with ports.journal() as journal:
+        ctx = _context(project, ports, defn, journal, emit)
+        early = ctx.observe()
+        plan = make_plan(defn, target, as_live(early.live), canary)
+        # The quick no-op, without lock or LB, only when no interrupted run waits for recovery:
+        # otherwise "nothing to do" would leave it (and its dead holder's lock) as it is.
+        if plan.noop and not journal.unfinished(env, service):
+            emit("info", {"text": plan.notes[0]})
+            return Outcome("noop", early.live.rollout_id if early.live else None, plan.notes[0], plan,
+                           url=url_of(defn, ctx.lb))
+        with ports.lock(ctx.scope.lock_key, f"rollout {rec.name} {rec.version}",
+                        lambda text: emit("warn", {"text": text})) as held:
+            ctx.lb.ensure(ports.lb_image(emit), serving=early.live is not None,
+                          on_event=lambda kind, text: emit(kind, {"text": text}))
+            recover(ctx, held)
+            reattach(ctx, held)
+            obs = ctx.observe()
+            expire_standby(ctx, obs)
+            plan = make_plan(defn, target, as_live(obs.live), canary, as_live(obs.standby))
+            if plan.noop:
+                emit("info", {"text": plan.notes[0]})
+                return Outcome("noop", obs.live.rollout_id if obs.live else None, plan.notes[0], plan,
+                               url=url_of(defn, ctx.lb))
+            for note in plan.notes:
+                emit("info", {"text": note})
+            blue, colour = obs.live, plan.colour
+            # The new colour's slots must be free: a kept previous fleet there is superseded now.
+            for f in obs.fleets:
+                if f.colour == colour and (blue is None or f.rollout_id != blue.rollout_id):
+                    if obs.colour_weight(colour) > 0:
+                        raise RolloutError(f"{colour} slots still carry traffic; run `bakery status` and "
+                                           "`bakery rollback` first")
+                    traffic.drain(ctx.lb, colour, max(defn.replicas, len(f.members)), 0.0, quiet)
+                    ctx.runtime.remove_fleet(f)
+                    emit("info", {"text": f"removed the previous standby fleet {f.colour} {f.version}"})
+            rollout_id = new_id()
+            journal.begin(RolloutRow(
+                id=rollout_id, env=env, service=service, kind="rollout", strategy=plan.strategy,
+                image_name=rec.name, version=rec.version, fingerprint=rec.fingerprint, colour=colour,
+                prev_id=blue.rollout_id if blue else None, prev_version=blue.version if blue else None,
+                prev_colour=blue.colour if blue else None, status="running", started=now(),
+                finished=None, reason=""))
+            emit("start", {"rollout_id": rollout_id, "colour": colour, "version": f"{rec.name} {rec.version}",
+                           "strategy": plan.strategy, "live": blue.version if blue else None})
+            h = defn.health
+            spec = FleetSpec(rec.image_id, rec.name, rec.version, rec.fingerprint, colour, rollout_id,
+                             defn.replicas, defn.port, h.interval, h.timeout, h.unhealthy_threshold,
+                             environment)
+            driver = ctx.driver(held)
+            final = driver.drive(Run(rollout_id, colour, blue=blue, spec=spec),
+                                 m.initial(blue is not None, canary_steps(defn) if canary else ()))
+    return Outcome(final.phase, rollout_id, final.reason, plan, driver.verdicts, url_of(defn, ctx.lb))
+
+
+def rollback(project: Project, env: str, service: str, on_event: Sink | None = None,
+             ports: Ports | None = None) -> Outcome:
+    """All traffic to the previous fleet in one step; that fleet's members are not touched
+    (only started first, and health-checked, if they were stopped): invariant 5."""
+    emit = on_event or quiet
+    ports = ports or local_ports(project)
+    defn = project.load_rollout(env, service)
+    with ports.journal() as journal:
+        ctx = _context(project, ports, defn, journal, emit)
+        with ports.lock(ctx.scope.lock_key, "rollback", lambda text: emit("warn", {"text": text})) as held:
+            state = ctx.lb.state()
+            if not state.present:
+                raise RolloutError(f"{service} is not running in {env}: nothing to roll back")
+            if not state.running or not ctx.lb.answers():
+                # Stopped with the engine: start it again (it serves nothing while stopped); the
+                # live fleet is then put back by reattach below.
+                ctx.lb.ensure(state.image_id or "", serving=False,
+                              on_event=lambda kind, text: emit(kind, {"text": text}))
+            finished = [row for row, decision in recover(ctx, held)
+                        if row.kind == "rollback" and decision == "promote"]
+            if finished:
+                # The rollback asked for was interrupted and has just been completed: rolling back
+                # again now would undo it.
+                row = finished[-1]
+                reason = f"the interrupted rollback {row.id} to {row.version} was completed"
+                emit("done", {"status": "succeeded", "reason": reason})
+                return Outcome("succeeded", row.id, reason, url=url_of(defn, ctx.lb))
+            reattach(ctx, held)
+            obs = ctx.observe()
+            if obs.live is None:
+                raise RolloutError(f"no live fleet of {service} in {env}: nothing to roll back")
+            expire_standby(ctx, obs)
+            live, prev = obs.live, obs.standby
+            if prev is None:
+                rows = journal.history(env, service, limit=50)
+                raise RolloutError(no_rollback_target(service, env, live.version, rows, defn.keep_previous))
+            rollout_id = new_id()
+            journal.begin(RolloutRow(
+                id=rollout_id, env=env, service=service, kind="rollback", strategy="rollback",
+                image_name=prev.image_name, version=prev.version, fingerprint=prev.fingerprint,
+                colour=prev.colour, prev_id=live.rollout_id, prev_version=live.version,
+                prev_colour=live.colour, status="running", started=now(), finished=None,
+                reason=""))
+            emit("start", {"rollout_id": rollout_id, "colour": prev.colour, "version": prev.version,
+                           "strategy": "rollback", "live": live.version})
+            driver = ctx.driver(held)
+            final = driver.drive(Run(rollout_id, prev.colour, green=prev, blue=live),
+                                 m.bring_back("rollback", has_blue=True, stopped=not prev.running,
+                                              success=f"rolled back from {live.version} to {prev.version}"))
+            if final.phase != "succeeded":
+                raise driver.error or RolloutError(final.reason)
+    return Outcome("succeeded", rollout_id, f"{live.version} -> {prev.version}", url=url_of(defn, ctx.lb))
+
+
+def status(project: Project, env: str | None = None, ports: Ports | None = None) -> list[dict[str, Any]]:
+    """Per env+service: live version and colour, weights, health, standby, lock. Read-only."""
+    ports = ports or local_ports(project)
+    out = []
+    with ports.journal() as journal:
+        for path in project.rollout_paths():
+            if env and path.parent.name != env:
+                continue
+            defn = project.load_rollout(path.parent.name, path.stem)
+            ctx = _context(project, ports, defn, journal, quiet)
+            obs = ctx.observe()
+            lb_state = ctx.lb.state()
+            lost = detached_live(ctx, obs)
+            out.append({
+                "env": defn.environment, "service": defn.service, "url": url_of(defn, ctx.lb),
+                "lb": "running" if obs.stats is not None else ("stopped" if lb_state.present else "absent"),
+                "live": {"version": obs.live.version, "colour": obs.live.colour,
+                         "fingerprint": obs.live.fingerprint[:12], "rollout": obs.live.rollout_id,
+                         "healthy": obs.live.healthy} if obs.live else None,
+                "standby": {"version": obs.standby.version, "colour": obs.standby.colour,
+                            "running": obs.standby.running} if obs.standby else None,
+                "weights": {c: obs.colour_weight(c) for c in cmd.COLOURS} if obs.stats else {},
+                "servers": traffic.server_rows(obs.stats) if obs.stats else [],
+                "fleets": [{"colour": f.colour, "version": f.version, "rollout": f.rollout_id,
+                            "members": [asdict(mb) for mb in f.members]} for f in obs.fleets],
+                "lock": ports.lock_holder(ctx.scope.lock_key),
+                # The live fleet HAProxy lost (restarted LB or engine): the next rollout puts it back.
+                "detached": {"image": f"{lost.image_name}:{lost.version}", "version": lost.version,
+                             "colour": lost.colour, "rollout": lost.rollout_id,
+                             "running": lost.running} if lost else None,
+            })
+    return out
+
+
+def history(project: Project, env: str | None = None, service: str | None = None, limit: int = 20,
+            with_steps: bool = False) -> list[tuple[RolloutRow, list[dict[str, Any]]]]:
+    """Past rollouts, newest first, each with its journaled steps when asked."""
+    conn = connect(project.db_path)
+    try:
+        rows = journal_rows.history(conn, env, service, limit)
+        return [(r, journal_rows.steps(conn, r.id) if with_steps else []) for r in rows]
+    finally:
+        conn.close()
