@@ -3,5 +3,5 @@
 __version__ = "0.1.0"
 
 # Bumped whenever the way a definition is turned into an image changes, so that
-# every fingerprint changes with it (DESIGN invariant 2).
+# every fingerprint changes with it (docs/architecture.md, invariant 2).
 RECIPE_VERSION = "3"  # 2: files keep their own paths in the build context

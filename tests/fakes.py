@@ -45,13 +45,14 @@ class FakeRuntime:
     def start_fleet(self, scope: Scope, spec: FleetSpec) -> Fleet:
         self.calls.append(("start_fleet", spec.rollout_id))
         health = "unhealthy" if spec.image_id in self.unhealthy_images else "healthy"
-        members = []
-        for i in range(1, spec.replicas + 1):
+        fleet = self.fleets.setdefault(spec.rollout_id, Fleet(
+            spec.rollout_id, spec.colour, spec.image_name, spec.version, spec.fingerprint,
+            f"{len(self.fleets):04d}", []))
+        for i in spec.indexes:
             self._next_ip += 1
-            members.append(Member(f"c{self._next_ip}", f"{spec.colour}{i}-{spec.rollout_id}", i, "running",
-                                  health, f"10.0.0.{self._next_ip}"))
-        self.fleets[spec.rollout_id] = Fleet(spec.rollout_id, spec.colour, spec.image_name, spec.version,
-                                             spec.fingerprint, f"{len(self.fleets):04d}", members)
+            name, ip = f"{spec.colour}{i}-{spec.rollout_id}", f"10.0.0.{self._next_ip}"
+            fleet.members.append(Member(f"c{self._next_ip}", name, i, "running", health, ip))
+        fleet.members.sort(key=lambda mb: mb.index)
         self._images[spec.rollout_id] = spec.image_id
         return self.list_fleets(scope)[[f.rollout_id for f in self.list_fleets(scope)].index(spec.rollout_id)]
 
@@ -76,8 +77,21 @@ class FakeRuntime:
             mb.status = "exited"
 
     def remove_fleet(self, fleet: Fleet) -> None:
+        """Removes the members given (all of a fleet, or a repair's dead ones)."""
         self.calls.append(("remove_fleet", fleet.rollout_id))
-        self.fleets.pop(fleet.rollout_id, None)
+        mine = self.fleets.get(fleet.rollout_id)
+        if mine is None:
+            return
+        gone = {mb.container_id for mb in fleet.members}
+        mine.members = [mb for mb in mine.members if mb.container_id not in gone]
+        if not mine.members:
+            del self.fleets[fleet.rollout_id]
+
+    def kill(self, rollout_id: str, index: int) -> None:
+        """A member dies (OOM, crash, `docker kill`): what a repair must notice and replace."""
+        for mb in self.fleets[rollout_id].members:
+            if mb.index == index:
+                mb.status, mb.health = "exited", "unhealthy"
 
     def image_present(self, ref: str) -> bool:
         return ref not in self.missing_images

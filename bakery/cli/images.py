@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import click
-import docker.errors
 from rich.console import Console
 from rich.table import Table
 
+from bakery.build.catalog import diff_builds, image_rows
 from bakery.cli.app import Context, console, main, pass_context, print_json
-from bakery.engine.client import engine
-from bakery.errors import UsageError
-from bakery.packages import diff_manifests
-from bakery.store import builds, verifications
-from bakery.store.db import connect
 
 
 def human_size(size: int | None) -> str:
@@ -26,51 +21,13 @@ def human_size(size: int | None) -> str:
     return f"{value:.1f}GB"
 
 
-def verification_state(rec: verifications.VerificationRecord | None) -> str:
-    if rec is None:
-        return "not verified"
-    return "passed" if rec.passed else "failed"
-
-
-def _engine_facts(image_id: str) -> tuple[int | None, list[str]]:
-    """Size and tags from the engine; (None, []) when the image is gone."""
-    try:
-        image = engine().images.get(image_id)
-    except docker.errors.ImageNotFound:
-        return None, []
-    return image.attrs.get("Size"), list(image.tags)
-
-
-def engine_state(name: str, version: str, tags: list[str], in_engine: bool) -> str:
-    """"tagged" when bakery/<name>:<version> points at this build, "fp tag" when only its
-    fingerprint tag does (a later build of the same version took the version tag)."""
-    if not in_engine:
-        return "gone"
-    return "tagged" if f"bakery/{name}:{version}" in tags else "fp tag"
-
-
 @main.command()
 @click.argument("names", nargs=-1)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_context
 def images(ctx: Context, names: tuple[str, ...], as_json: bool) -> None:
     """List built images: version, fingerprint, size, created and verification state."""
-    conn = connect(ctx.project.db_path)
-    try:
-        records = [r for r in builds.all_builds(conn) if not names or r.name in names]
-        rows = []
-        for rec in records:
-            size, tags = _engine_facts(rec.image_id)
-            check = verifications.latest(conn, rec.fingerprint)
-            rows.append({
-                "name": rec.name, "version": rec.version, "fingerprint": rec.fingerprint,
-                "image_id": rec.image_id, "size": size, "created": rec.created,
-                "verification": verification_state(check),
-                "verification_detail": verifications.summary(check), "in_engine": size is not None,
-                "tags": sorted(tags), "packages": len(rec.manifest), "sbom": rec.sbom_path,
-            })
-    finally:
-        conn.close()
+    rows = image_rows(ctx.project, names)
     if as_json:
         print_json({"images": rows})
         return
@@ -82,10 +39,9 @@ def images(ctx: Context, names: tuple[str, ...], as_json: bool) -> None:
         table.add_column(column, no_wrap=True)
     for row in rows:
         style = {"passed": "green", "failed": "red"}.get(row["verification"], "dim")
-        tags = engine_state(row["name"], row["version"], row["tags"], row["in_engine"])
         table.add_row(row["name"], row["version"], "fp-" + row["fingerprint"][:12],
                       human_size(row["size"]), row["created"][:16].replace("T", " "),
-                      f"[{style}]{row['verification_detail']}[/]", tags)
+                      f"[{style}]{row['verification_detail']}[/]", row["engine_state"])
     # On a pipe, print whole rows (grep-able) rather than crop to 80 columns.
     out = console
     if not console.is_terminal:
@@ -102,20 +58,7 @@ def images(ctx: Context, names: tuple[str, ...], as_json: bool) -> None:
 @pass_context
 def diff(ctx: Context, name: str, old: str, new: str, as_json: bool) -> None:
     """Package changes between two builds of NAME (each a version, or fp-<fingerprint prefix>)."""
-    conn = connect(ctx.project.db_path)
-    try:
-        found = []
-        for ref in (old, new):
-            rec = builds.resolve(conn, name, ref)
-            if rec is None:
-                known = ", ".join(builds.versions(conn, name)) or "none"
-                raise UsageError(f"no build of {name} matches {ref!r} (built versions: {known}); "
-                                 "give a version or fp-<fingerprint prefix>")
-            found.append(rec)
-    finally:
-        conn.close()
-    before, after = found
-    changes = diff_manifests(list(before.manifest), list(after.manifest))
+    before, after, changes = diff_builds(ctx.project, name, old, new)
     if as_json:
         print_json({"name": name,
                     "old": {"version": before.version, "fingerprint": before.fingerprint},

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import docker.errors
 
+from bakery.definitions.image import IMAGE_REF
 from bakery.engine import labels
 from bakery.engine.client import engine
 from bakery.errors import EngineError, UsageError
@@ -70,8 +71,6 @@ def find_local(ref: str) -> str | None:
 
 def ensure_base(ref: str, refresh: bool = False) -> BaseImage:
     """Make ``ref`` available locally; a no-op when it already is, unless ``refresh``."""
-    from bakery.definitions.image import IMAGE_REF
-
     if ":" not in ref:
         raise UsageError(f"base reference {ref!r} needs a tag, like debian:bookworm")
     if not re.fullmatch(IMAGE_REF, ref):

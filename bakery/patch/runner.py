@@ -27,6 +27,7 @@ from bakery.project import Project
 from bakery.rollout.service import rollout
 from bakery.store import builds, locks, patches, verifications
 from bakery.store.db import connect
+from bakery.verify.runner import verify
 
 # on_event(image name, kind, text); kind is "step", "log", "info" (as in build) or "stage".
 PatchEvents = Callable[[str, str, str], None]
@@ -189,11 +190,6 @@ def _patch_one(project: Project, conn: Any, defn: ImageDefinition, run_id: str,
 
 def _verify(project: Project, name: str, version: str, outcome: BuildOutcome,
             result: PatchResult) -> None:
-    try:
-        from bakery.verify.runner import verify
-    except ImportError as exc:
-        raise _Failed("verify", f"{name} {version} was built but `bakery verify` is not available "
-                      f"(cannot import bakery.verify.runner: {exc})") from exc
     try:
         report = verify(project, name, version)
     except BakeryError as exc:

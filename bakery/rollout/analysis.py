@@ -55,6 +55,15 @@ def percentile(values: tuple[float, ...] | list[float], q: float) -> float:
     return ordered[rank - 1]
 
 
+def budget_spent(obs: Observation, thresholds: Analysis) -> bool:
+    """Whether the step has already failed, before its pause ends: the minimum sample is reached
+    and the error rate is over budget. More samples could not bring it back under before the
+    step would judge anyway, and every further second costs the canary's clients errors."""
+    samples = obs.lb_requests + len(obs.probe_latencies_ms)
+    errors = obs.lb_errors + obs.probe_errors
+    return samples >= thresholds.min_requests and errors / samples > thresholds.max_error_rate
+
+
 def judge(obs: Observation, thresholds: Analysis) -> Result:
     samples = obs.lb_requests + len(obs.probe_latencies_ms)
     errors = obs.lb_errors + obs.probe_errors

@@ -7,9 +7,10 @@ created, put in or out of rotation through the balancer, and removed whole.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from bakery.balancer import commands as cmd
 from bakery.definitions.rollout import RolloutDefinition
 from bakery.engine.scope import Scope
 from bakery.errors import BakeryError, RolloutError
@@ -94,7 +95,16 @@ class Driver:
             self.runtime.start_stopped(self.scope, fleet)
             return None
         if isinstance(action, m.WaitGreenHealthy):
-            return self._wait_green(run)
+            return self._wait_green(run, action.slots)
+        if isinstance(action, m.ReplaceMembers):
+            self._replace_members(run, action.slots)
+            return None
+        if isinstance(action, m.Rejoin):
+            self._rejoin(run, action.slots)
+            return None
+        if isinstance(action, m.DropMembers):
+            self._drop_members(run, action.slots)
+            return None
         if isinstance(action, m.SetWeights):
             return self._set_weights(run, action)
         if isinstance(action, m.Analyse):
@@ -133,23 +143,55 @@ class Driver:
                                    f"{spec.image_name} {spec.version} (fp-{spec.fingerprint[:12]})"})
         run.green = self.runtime.start_fleet(self.scope, spec)
 
-    def _wait_green(self, run: Run) -> m.Event:
-        """The runtime's health first, then the balancer's own check at weight 0 (invariant 3)."""
+    def _wait_green(self, run: Run, slots: tuple[int, ...] = ()) -> m.Event:
+        """The runtime's health first, then the balancer's own check at weight 0 (invariant 3).
+        ``slots``: only those members are put in (a repair; the others serve on, untouched)."""
         try:
             green = self.runtime.wait_healthy(self.scope, run.fleet_id, self.defn.health.start_timeout)
         except RolloutError as exc:
             return m.GreenUnhealthy(str(exc))
         run.green = green
+        joining = replace(green, members=[mb for mb in green.members if not slots or mb.index in slots])
         self.emit("health", {"colour": green.colour, "members": [
-            {"name": mb.name, "health": mb.health, "ip": mb.ip} for mb in green.members]})
+            {"name": mb.name, "health": mb.health, "ip": mb.ip} for mb in joining.members]})
         try:
-            traffic.enlist(self.lb, green, self.defn.port)
-            traffic.wait_up(self.lb, green.colour, len(green.members), self.defn.health.start_timeout)
+            traffic.enlist(self.lb, joining, self.defn.port)
+            traffic.wait_up(self.lb, green.colour, [mb.index for mb in joining.members],
+                            self.defn.health.start_timeout)
         except RolloutError as exc:
             return m.GreenUnhealthy(str(exc))
-        self.emit("info", {"text": f"{green.colour}: all {len(green.members)} healthy in Docker and UP in "
+        self.emit("info", {"text": f"{green.colour}: all {len(joining.members)} healthy in Docker and UP in "
                                    "HAProxy (weight 0)"})
         return m.GreenHealthy()
+
+    # -- repair: the live fleet's dead members replaced from the same image ------------------------
+    def _replace_members(self, run: Run, slots: tuple[int, ...]) -> None:
+        assert run.green is not None and run.spec is not None
+        dead = [mb for mb in run.green.members if mb.index in slots]
+        if dead:  # not serving (stopped, unhealthy or out of rotation): removed, never restarted
+            self.runtime.remove_fleet(replace(run.green, members=dead))
+        spec = run.spec
+        self.emit("info", {"text": f"replacing {run.green.colour} member(s) {', '.join(map(str, slots))} of "
+                                   f"{spec.image_name} {spec.version} (fp-{spec.fingerprint[:12]})"})
+        run.green = self.runtime.start_fleet(self.scope, replace(spec, slots=slots))
+
+    def _rejoin(self, run: Run, slots: tuple[int, ...]) -> None:
+        """The weight the rest of the live colour carries (100 when none is left to ask)."""
+        stats = self.lb.stats()
+        others = [s.weight for s in stats.values()
+                  if s.colour == run.colour and s.index not in slots and s.up and s.weight > 0]
+        weight = max(others, default=100)
+        for index in slots:
+            self.lb.send(cmd.set_weight(run.colour, index, weight))
+        self.emit("weights", {"green_percent": 100, "colour": run.colour, "per_server": {run.colour: weight}})
+
+    def _drop_members(self, run: Run, slots: tuple[int, ...]) -> None:
+        traffic.maintenance_slots(self.lb, run.colour, slots)
+        fleet = next((f for f in self.runtime.list_fleets(self.scope) if f.rollout_id == run.fleet_id), None)
+        if fleet is not None:
+            new = [mb for mb in fleet.members if mb.index in slots]
+            if new:
+                self.runtime.remove_fleet(replace(fleet, members=new))
 
     def _set_weights(self, run: Run, action: m.SetWeights) -> m.Event:
         ng = len(run.green.members) if run.green else self.defn.replicas

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 
+from bakery.build.docker_builder import build
 from bakery.build.fingerprint import fingerprint_tag
 from bakery.definitions.rollout import RolloutDefinition
 from bakery.errors import RolloutError, UsageError
@@ -12,6 +13,7 @@ from bakery.project import Project
 from bakery.rollout.ports import Runtime, Sink
 from bakery.store import builds, verifications
 from bakery.store.db import connect
+from bakery.verify.runner import verify
 
 
 def resolve_target(project: Project, defn: RolloutDefinition, image: str | None,
@@ -67,9 +69,6 @@ def resolve_secrets(defn: RolloutDefinition) -> dict[str, str]:
 def verified_lb_image(project: Project, emit: Sink) -> str:
     """The load balancer's image, built on demand and, like every image that serves traffic,
     verified before use (invariant 3); a verification already recorded is not repeated."""
-    from bakery.build.docker_builder import build  # the build stack is heavy: only when a rollout runs
-    from bakery.verify.runner import verify
-
     defn = project.load_image("lb")
     outcome = build(project, defn, on_event=lambda kind, text: emit("build", {"kind": kind, "text": text})
                     if kind == "step" else None)

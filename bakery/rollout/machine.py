@@ -82,6 +82,29 @@ class StartGreen:
 class WaitGreenHealthy:
     """Docker health=healthy, then HAProxy's own check UP at weight 0."""
 
+    slots: tuple[int, ...] = ()  # only these slots (a repair); empty: the whole fleet
+
+
+@dataclass(frozen=True)
+class ReplaceMembers:
+    """Dead or missing members of the live fleet: new ones from the same image in their slots."""
+
+    slots: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Rejoin:
+    """Repaired slots back to the weight the rest of the live fleet carries."""
+
+    slots: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class DropMembers:
+    """A repair that failed: its slots out of rotation and its new members removed."""
+
+    slots: tuple[int, ...]
+
 
 @dataclass(frozen=True)
 class StartStopped:
@@ -137,10 +160,10 @@ class Finish:
     reason: str = ""
 
 
-Action = (StartGreen | StartStopped | WaitGreenHealthy | SetWeights | Analyse | RestoreBlue | RemoveGreen
-          | DrainBlue | CutDrain | ReleaseGreen | RetireOlder | Finish)
+Action = (StartGreen | StartStopped | WaitGreenHealthy | ReplaceMembers | Rejoin | DropMembers | SetWeights
+          | Analyse | RestoreBlue | RemoveGreen | DrainBlue | CutDrain | ReleaseGreen | RetireOlder | Finish)
 
-KINDS = ("rollout", "rollback", "reattach")
+KINDS = ("rollout", "rollback", "reattach", "repair")
 
 
 @dataclass(frozen=True)
@@ -156,9 +179,11 @@ class State:
     canary: tuple[CanaryPlanStep, ...] = field(default_factory=tuple)  # empty: blue/green in one step
     step: int = -1
     reason: str = ""
-    kind: str = "rollout"  # rollout: a new fleet; rollback, reattach: an existing fleet brought back
+    kind: str = "rollout"  # rollout: a new fleet; rollback, reattach: an existing fleet brought back;
+    # repair: dead members of the live fleet replaced
     start_stopped: bool = False  # bring_back: the fleet's members are stopped
     success: str = ""  # the reason recorded when it succeeds
+    slots: tuple[int, ...] = ()  # repair: the slots being repaired
 
     @property
     def brings_back(self) -> bool:
@@ -182,7 +207,16 @@ def bring_back(kind: str, has_blue: bool, stopped: bool, success: str = "") -> S
     return State(phase="new", has_blue=has_blue, kind=kind, start_stopped=stopped, success=success)
 
 
+def repair(slots: tuple[int, ...], success: str = "") -> State:
+    """The live fleet's dead or missing members replaced from the same verified image, one slot
+    each, through the balancer like any new member: health first, then weight (invariant 3)."""
+    return State(phase="new", has_blue=False, kind="repair", slots=tuple(slots), success=success)
+
+
 def _unwind(state: State, reason: str) -> tuple[State, list[Action]]:
+    if state.kind == "repair":  # the members that were live stay as they are
+        failed = replace(state, phase="failed", reason=reason)
+        return failed, [DropMembers(state.slots), Finish("failed", reason)]
     if state.brings_back:  # the fleet brought back existed before: it is kept as it is
         return replace(state, phase="failed", reason=reason), [Finish("failed", reason)]
     actions: list[Action] = [RestoreBlue()] if state.has_blue else []
@@ -224,16 +258,22 @@ def transition(state: State, event: Event) -> tuple[State, list[Action]]:
             return done, [RetireOlder(), Finish("succeeded", cut)]
         return _unwind(state, event.reason)
     if phase == "new" and isinstance(event, Begin):
+        if state.kind == "repair":
+            starting = replace(state, phase="starting")
+            return starting, [ReplaceMembers(state.slots), WaitGreenHealthy(state.slots)]
         if state.brings_back:
             first: list[Action] = [StartStopped()] if state.start_stopped else []
             return replace(state, phase="starting"), [*first, WaitGreenHealthy()]
         return replace(state, phase="starting"), [StartGreen(), WaitGreenHealthy()]
     if phase == "starting" and isinstance(event, GreenUnhealthy):
-        if state.brings_back:
+        if state.brings_back:  # a repair or a bring-back keeps what was there
             return _unwind(state, event.reason)
         return replace(state, phase="failed", reason=event.reason), [RemoveGreen(),
                                                                      Finish("failed", event.reason)]
     if phase == "starting" and isinstance(event, GreenHealthy):
+        if state.kind == "repair":
+            done = replace(state, phase="succeeded")
+            return done, [Rejoin(state.slots), Finish("succeeded", state.success)]
         if state.canary:
             return _canary_step(state, 0)
         return replace(state, phase="promoting"), [SetWeights(100, release_blue=not state.brings_back)]
@@ -260,6 +300,9 @@ def recover(kind: str, green_weight: int, blue_weight: int, green_running: bool,
     """An interrupted run the journal still says is running: ('promote' | 'unwind', actions),
     decided from what the balancer shows (what runs wins over the journal). "green" is the
     fleet the run was moving traffic to, "blue" the one it was moving it from."""
+    if kind == "repair":
+        # The live fleet kept serving; the next run finds what is still dead and repairs it again.
+        return "unwind", [Finish("unwound", "interrupted; the next run repairs what is still degraded")]
     if kind == "reattach":
         # Nothing to undo: the fleet was live before; it carries traffic or it does not.
         had = green_weight > 0

@@ -55,6 +55,25 @@ def choose(fleets: list[Fleet], stats: dict[str, cmd.ServerStat] | None, port: i
     return live, standby
 
 
+def degraded_slots(fleet: Fleet, stats: dict[str, cmd.ServerStat] | None, replicas: int,
+                   port: int) -> tuple[int, ...]:
+    """Slots of the live fleet that do not serve: a member missing, stopped or unhealthy, or one
+    the balancer does not have UP at its address with weight. Empty: the fleet is whole."""
+    if stats is None:
+        return ()
+    members = {mb.index: mb for mb in fleet.members}
+    bad = []
+    for index in range(1, max(replicas, len(members)) + 1):
+        mb = members.get(index)
+        slot = stats.get(cmd.server_name(fleet.colour, index))
+        serving = (mb is not None and mb.status == "running" and mb.health in ("healthy", "none")
+                   and slot is not None and slot.addr == "{}:{}".format(*mb.address(port))
+                   and slot.status.startswith("UP") and slot.weight > 0)
+        if not serving and index <= replicas:
+            bad.append(index)
+    return tuple(bad)
+
+
 @dataclass
 class Observed:
     fleets: list[Fleet]

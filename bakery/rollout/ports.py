@@ -44,6 +44,11 @@ class FleetSpec:
     health_timeout: float
     health_retries: int
     environment: dict[str, str] = field(default_factory=dict, repr=False)
+    slots: tuple[int, ...] = ()  # which members to start (a repair); empty: 1..replicas
+
+    @property
+    def indexes(self) -> tuple[int, ...]:
+        return self.slots or tuple(range(1, self.replicas + 1))
 
 
 class Runtime(Protocol):
@@ -53,7 +58,8 @@ class Runtime(Protocol):
         """Every fleet of this env+service, oldest first, read from what runs."""
 
     def start_fleet(self, scope: Scope, spec: FleetSpec) -> Fleet:
-        """Create and start ``spec.replicas`` new members; do not wait for health."""
+        """Create and start the members ``spec.indexes`` (their balancer slots) of the fleet
+        ``spec.rollout_id``; do not wait for health. Returns the whole fleet as it now is."""
 
     def wait_healthy(self, scope: Scope, rollout_id: str, timeout: float) -> Fleet:
         """Until every member reports healthy; RolloutError naming the bad members otherwise."""

@@ -14,7 +14,7 @@ from bakery.rollout import machine as m
 from bakery.rollout.context import Context
 from bakery.rollout.driver import Run
 from bakery.rollout.observe import Observed, colour_weight
-from bakery.rollout.ports import HeldLock
+from bakery.rollout.ports import FleetSpec, HeldLock
 from bakery.rollout.reattach import expected_live, standby_expired
 
 
@@ -79,6 +79,29 @@ def reattach(ctx: Context, held: HeldLock | None = None) -> None:
     final = driver.drive(Run(rid, fleet.colour, green=fleet), state)
     if final.phase != "succeeded":
         raise driver.error or RolloutError(final.reason)
+
+
+def repair(ctx: Context, held: HeldLock | None, live: Fleet, slots: tuple[int, ...],
+           spec: FleetSpec) -> m.State:
+    """Replace the live fleet's dead or missing members (``slots``) with new ones from the same
+    verified image, put in through the balancer like any new member. Nothing that serves is
+    touched; journaled as a `repair`."""
+    which = ", ".join(map(str, slots))
+    ctx.emit("warn", {"text": f"the live {live.colour} fleet ({live.version}) is degraded: member(s) {which} "
+                              "do not serve; replacing them from the same image"})
+    rid = new_id()
+    ctx.journal.begin(RolloutRow(
+        id=rid, env=ctx.scope.env, service=ctx.scope.service, kind="repair", strategy="repair",
+        image_name=live.image_name, version=live.version, fingerprint=live.fingerprint, colour=live.colour,
+        prev_id=live.rollout_id, prev_version=live.version, prev_colour=live.colour, status="running",
+        started=now(), finished=None, reason=""))
+    driver = ctx.driver(held)
+    final = driver.drive(Run(rid, live.colour, green=live, spec=spec),
+                         m.repair(slots, success=f"replaced member(s) {', '.join(map(str, slots))} of "
+                                                 f"{live.colour} {live.version}"))
+    if final.phase != "succeeded":
+        raise driver.error or RolloutError(final.reason)
+    return final
 
 
 def expire_standby(ctx: Context, obs: Observed) -> None:

@@ -28,10 +28,10 @@ from bakery.rollout.canary import Probe
 from bakery.rollout.context import Context
 from bakery.rollout.driver import Run
 from bakery.rollout.inputs import require_verified, resolve_secrets, resolve_target, verified_lb_image
-from bakery.rollout.observe import as_live
+from bakery.rollout.observe import as_live, degraded_slots
 from bakery.rollout.plan import Plan, Target, canary_steps, make_plan, no_rollback_target
 from bakery.rollout.ports import Balancer, FleetSpec, Journal, LockFactory, Runtime, Sink, quiet
-from bakery.rollout.recovery import detached_live, expire_standby, reattach, recover
+from bakery.rollout.recovery import detached_live, expire_standby, reattach, recover, repair
 from bakery.store import journal as journal_rows
 from bakery.store import locks
 from bakery.store.db import connect
@@ -128,7 +128,8 @@ def rollout(project: Project, env: str, service: str, image: str | None = None, 
         plan = make_plan(defn, target, as_live(early.live), canary)
         # The quick no-op, without lock or LB, only when no interrupted run waits for recovery:
         # otherwise "nothing to do" would leave it (and its dead holder's lock) as it is.
-        if plan.noop and not journal.unfinished(env, service):
+        whole = early.live is None or not degraded_slots(early.live, early.stats, defn.replicas, defn.port)
+        if plan.noop and whole and not journal.unfinished(env, service):
             emit("info", {"text": plan.notes[0]})
             return Outcome("noop", early.live.rollout_id if early.live else None, plan.notes[0], plan,
                            url=url_of(defn, ctx.lb))
@@ -141,6 +142,14 @@ def rollout(project: Project, env: str, service: str, image: str | None = None, 
             obs = ctx.observe()
             expire_standby(ctx, obs)
             plan = make_plan(defn, target, as_live(obs.live), canary, as_live(obs.standby))
+            h = defn.health
+            if plan.noop and obs.live is not None and (
+                    slots := degraded_slots(obs.live, obs.stats, defn.replicas, defn.port)):
+                spec = FleetSpec(rec.image_id, rec.name, rec.version, rec.fingerprint, obs.live.colour,
+                                 obs.live.rollout_id, defn.replicas, defn.port, h.interval, h.timeout,
+                                 h.unhealthy_threshold, environment)
+                done = repair(ctx, held, obs.live, slots, spec)
+                return Outcome("succeeded", obs.live.rollout_id, done.success, plan, url=url_of(defn, ctx.lb))
             if plan.noop:
                 emit("info", {"text": plan.notes[0]})
                 return Outcome("noop", obs.live.rollout_id if obs.live else None, plan.notes[0], plan,
@@ -166,7 +175,6 @@ def rollout(project: Project, env: str, service: str, image: str | None = None, 
                 finished=None, reason=""))
             emit("start", {"rollout_id": rollout_id, "colour": colour, "version": f"{rec.name} {rec.version}",
                            "strategy": plan.strategy, "live": blue.version if blue else None})
-            h = defn.health
             spec = FleetSpec(rec.image_id, rec.name, rec.version, rec.fingerprint, colour, rollout_id,
                              defn.replicas, defn.port, h.interval, h.timeout, h.unhealthy_threshold,
                              environment)

@@ -7,15 +7,24 @@ exact step can replace one of them.
 
 from __future__ import annotations
 
-import time
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
-from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
+from tenacity import Retrying, retry_if_result, stop_after_delay, wait_fixed
 
 from bakery.balancer import commands as cmd
 from bakery.errors import RolloutError
 from bakery.model.fleet import Fleet
 from bakery.rollout.ports import Balancer, Sink
+
+T = TypeVar("T")
+
+
+def until(read: Callable[[], T], pending: Callable[[T], bool], timeout: float, poll: float) -> T:
+    """``read()`` again every ``poll`` seconds while ``pending`` says so, for at most ``timeout``;
+    the last value read either way (the caller decides what a timeout means)."""
+    return Retrying(stop=stop_after_delay(timeout), wait=wait_fixed(poll), retry=retry_if_result(pending),
+                    retry_error_callback=lambda state: state.outcome.result())(read)
 
 
 def enlist(lb: Balancer, fleet: Fleet, port: int) -> None:
@@ -29,25 +38,18 @@ def enlist(lb: Balancer, fleet: Fleet, port: int) -> None:
         lb.send(cmd.set_state(fleet.colour, mb.index, "ready"))
 
 
-def wait_up(lb: Balancer, colour: str, count: int, timeout: float, poll: float = 0.2) -> None:
-    """Until the balancer's own health check says UP for each of the colour's first ``count`` slots."""
-    names = [cmd.server_name(colour, i) for i in range(1, count + 1)]
+def wait_up(lb: Balancer, colour: str, indexes: Iterable[int], timeout: float, poll: float = 0.2) -> None:
+    """Until the balancer's own health check says UP for each of the colour's slots ``indexes``."""
+    names = [cmd.server_name(colour, i) for i in indexes]
 
     def pending(stats: dict[str, cmd.ServerStat]) -> bool:
         return not all(n in stats and stats[n].status.startswith("UP") for n in names)
 
-    try:
-        for attempt in Retrying(stop=stop_after_delay(timeout), wait=wait_fixed(poll),
-                                retry=retry_if_result(pending)):
-            with attempt:
-                stats = lb.stats()
-            if not attempt.retry_state.outcome.failed:
-                attempt.retry_state.set_result(stats)
-    except RetryError:
-        stats = lb.stats()
+    stats = until(lb.stats, pending, timeout, poll)
+    if pending(stats):
         detail = ", ".join(f"{n}: {stats[n].status} ({stats[n].check_status})" for n in names if n in stats)
         raise RolloutError(f"HAProxy's health check never passed for {colour} within {timeout:g}s: "
-                           f"{detail}") from None
+                           f"{detail}")
 
 
 def set_colour_weight(lb: Balancer, colour: str, count: int, weight: int) -> None:
@@ -81,14 +83,12 @@ def drain(lb: Balancer, colour: str, count: int, timeout: float, emit: Sink, pol
         lb.send(cmd.set_weight(colour, i, 0))
         lb.send(cmd.set_state(colour, i, "drain"))
     names = [cmd.server_name(colour, i) for i in range(1, count + 1)]
-    deadline = time.monotonic() + timeout
-    sessions = 0
-    while True:
+
+    def open_sessions() -> int:
         stats = lb.stats()
-        sessions = sum(stats[n].scur for n in names if n in stats)
-        if sessions == 0 or time.monotonic() >= deadline:
-            break
-        time.sleep(poll)
+        return sum(stats[n].scur for n in names if n in stats)
+
+    sessions = until(open_sessions, lambda n: n > 0, timeout, poll)
     emit("info", {"text": f"drained {colour}" + (f" ({sessions} session(s) left at the timeout)"
                                                   if sessions else "")})
     maintenance(lb, colour, count)
@@ -96,7 +96,11 @@ def drain(lb: Balancer, colour: str, count: int, timeout: float, emit: Sink, pol
 
 def maintenance(lb: Balancer, colour: str, count: int) -> None:
     """Out of rotation at once: weight 0 and maintenance (open sessions finish on their own)."""
-    for i in range(1, count + 1):
+    maintenance_slots(lb, colour, range(1, count + 1))
+
+
+def maintenance_slots(lb: Balancer, colour: str, indexes: Iterable[int]) -> None:
+    for i in indexes:
         lb.send(cmd.set_weight(colour, i, 0))
         lb.send(cmd.set_state(colour, i, "maint"))
 

@@ -3,7 +3,7 @@
 import pytest
 
 from bakery.definitions.rollout import Analysis
-from bakery.rollout.analysis import Observation, judge, percentile
+from bakery.rollout.analysis import Observation, budget_spent, judge, percentile
 
 T = Analysis(max_error_rate=0.01, max_p99_ms=500, min_requests=20, probes=10)
 
@@ -32,3 +32,10 @@ def test_summary_shows_numbers_and_thresholds():
     assert "100 samples (min 20)" in text and "error rate 4.00% (max 1.00%)" in text
     assert "max 500ms" in text
     assert result.as_dict()["errors"] == 4
+
+
+def test_the_budget_is_spent_only_with_the_minimum_sample_and_too_many_errors():
+    t = Analysis(max_error_rate=0.01, max_p99_ms=500, min_requests=20, probes=40)
+    assert not budget_spent(Observation(probe_latencies_ms=(1.0,) * 19, probe_errors=19), t)
+    assert budget_spent(Observation(probe_latencies_ms=(1.0,) * 20, probe_errors=1), t)
+    assert not budget_spent(Observation(lb_requests=200, lb_errors=2, probe_latencies_ms=(1.0,) * 20), t)

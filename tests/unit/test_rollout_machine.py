@@ -75,7 +75,71 @@ CASES = {
          ("draining", ["DrainBlue"]), ("succeeded", ["RetireOlder", "Finish"])],
         "succeeded",
     ),
+    "rollback to a running standby keeps the fleet it leaves": (
+        m.bring_back("rollback", has_blue=True, stopped=False),
+        [m.GreenHealthy(), m.WeightsSet(100), m.Drained()],
+        [("starting", ["WaitGreenHealthy"]), ("promoting", ["SetWeights"]), ("draining", ["DrainBlue"]),
+         ("succeeded", ["Finish"])],
+        "succeeded",
+    ),
+    "rollback to a stopped standby starts it first": (
+        m.bring_back("rollback", has_blue=True, stopped=True),
+        [m.GreenHealthy(), m.WeightsSet(100), m.Drained()],
+        [("starting", ["StartStopped", "WaitGreenHealthy"]), ("promoting", ["SetWeights"]),
+         ("draining", ["DrainBlue"]), ("succeeded", ["Finish"])],
+        "succeeded",
+    ),
+    "a rollback whose target is unhealthy removes nothing": (
+        m.bring_back("rollback", has_blue=True, stopped=True),
+        [m.GreenUnhealthy("health log")],
+        [("starting", ["StartStopped", "WaitGreenHealthy"]), ("failed", ["Finish"])],
+        "failed",
+    ),
+    "a rollback interrupted while draining cuts the drain short": (
+        m.bring_back("rollback", has_blue=True, stopped=False),
+        [m.GreenHealthy(), m.WeightsSet(100), m.Abort("interrupted")],
+        [("starting", ["WaitGreenHealthy"]), ("promoting", ["SetWeights"]), ("draining", ["DrainBlue"]),
+         ("succeeded", ["CutDrain", "Finish"])],
+        "succeeded",
+    ),
+    "reattach puts the live fleet back with nothing to drain": (
+        m.bring_back("reattach", has_blue=False, stopped=False),
+        [m.GreenHealthy(), m.WeightsSet(100)],
+        [("starting", ["WaitGreenHealthy"]), ("promoting", ["SetWeights"]), ("succeeded", ["Finish"])],
+        "succeeded",
+    ),
+    "repair replaces dead members and rejoins them": (
+        m.repair((2,)),
+        [m.GreenHealthy()],
+        [("starting", ["ReplaceMembers", "WaitGreenHealthy"]), ("succeeded", ["Rejoin", "Finish"])],
+        "succeeded",
+    ),
+    "a failed repair drops only its new members": (
+        m.repair((2,)),
+        [m.GreenUnhealthy("health log")],
+        [("starting", ["ReplaceMembers", "WaitGreenHealthy"]), ("failed", ["DropMembers", "Finish"])],
+        "failed",
+    ),
 }
+
+
+def test_a_rollback_keeps_the_fleet_it_leaves_at_full_weight_until_its_drain():
+    state, _ = m.transition(m.bring_back("rollback", has_blue=True, stopped=False), m.Begin())
+    _, actions = m.transition(state, m.GreenHealthy())
+    assert actions == [m.SetWeights(100, release_blue=False)]
+
+
+@pytest.mark.parametrize("kind, green, blue, decision, actions", [
+    ("rollout", 200, 0, "promote", ["DrainBlue", "Finish"]),
+    ("rollout", 20, 180, "unwind", ["RestoreBlue", "RemoveGreen", "Finish"]),
+    ("rollback", 200, 200, "promote", ["DrainBlue", "Finish"]),
+    ("rollback", 0, 200, "unwind", ["ReleaseGreen", "Finish"]),
+    ("reattach", 200, 0, "promote", ["Finish"]),
+    ("repair", 200, 0, "unwind", ["Finish"]),
+])
+def test_recovery_of_each_kind_of_run(kind, green, blue, decision, actions):
+    got, steps = m.recover(kind, green, blue, green_running=True, blue_running=True)
+    assert (got, [type(a).__name__ for a in steps]) == (decision, actions)
 
 
 @pytest.mark.parametrize("name", list(CASES))

@@ -269,3 +269,64 @@ def test_status_names_the_fleet_with_most_traffic_live_during_a_canary(world):
     st = world.status()
     assert world.lb.weight_of("green") > 0
     assert st["live"]["version"] == "1.0.0" and st["standby"] is None
+
+
+def test_a_clearly_bad_canary_is_stopped_as_soon_as_its_error_budget_is_spent(world):
+    """Judged continuously: with 60 probes planned over the pause and the minimum sample at 20,
+    a canary whose every answer fails is stopped at the 20th probe, not at the end of its pause."""
+    defn = world.project.rollouts_dir / "staging" / "web.yaml"
+    defn.write_text(defn.read_text().replace("probes: 20", "probes: 60").replace("pause: 10ms", "pause: 3s"))
+    world.rollout("1.0.0")
+    world.runtime.bad_images.add("img-web-1.1.0")
+    outcome = world.rollout("1.1.0", canary=True)
+    assert outcome.status == "failed"
+    (verdict,) = outcome.verdicts
+    assert verdict["stopped_early"] and verdict["probes"] == 20 and verdict["outcome"] == "fail"
+    assert live_version(world) == "1.0.0"
+
+
+# -- a degraded live fleet ------------------------------------------------------------------------------
+def test_a_dead_live_member_is_replaced_from_the_same_image_and_the_rest_untouched(world):
+    world.rollout("1.0.0")
+    live = world.fleet_id("1.0.0")
+    survivor = next(mb.container_id for mb in world.runtime.fleets[live].members if mb.index == 1)
+    world.runtime.kill(live, 2)
+    outcome = world.rollout("1.0.0")
+    assert outcome.status == "succeeded" and "replaced member(s) 2" in outcome.reason
+    members = world.runtime.fleets[live].members
+    assert [mb.index for mb in members] == [1, 2] and all(mb.status == "running" for mb in members)
+    assert survivor in {mb.container_id for mb in members}  # the serving member was not touched
+    assert world.lb.weight_of("blue") == 200 and world.lb.outages == []
+    assert world.rows()[0].kind == "repair" and world.rows()[0].status == "succeeded"
+    assert world.rollout("1.0.0").status == "noop"  # whole again: nothing to do
+
+
+def test_a_live_fleet_with_every_member_dead_is_brought_back_in_one_run(world):
+    world.rollout("1.0.0")
+    live = world.fleet_id("1.0.0")
+    world.runtime.kill(live, 1)
+    world.runtime.kill(live, 2)
+    assert world.rollout("1.0.0").status == "succeeded"
+    assert world.lb.carrying() and live_version(world) == "1.0.0"
+
+
+def test_a_repair_whose_new_member_fails_its_health_check_removes_it_and_says_so(world):
+    world.rollout("1.0.0")
+    live = world.fleet_id("1.0.0")
+    world.runtime.kill(live, 2)
+    world.runtime.unhealthy_images.add("img-web-1.0.0")
+    with pytest.raises(RolloutError, match="not healthy"):
+        world.rollout("1.0.0")
+    assert [mb.index for mb in world.runtime.fleets[live].members] == [1]
+    assert world.rows()[0].kind == "repair" and world.rows()[0].status == "failed"
+    assert world.lb.outages == []
+
+
+def test_a_stopped_balancer_is_reported_plainly_and_brought_back_by_the_next_rollout(world):
+    world.rollout("1.0.0")
+    world.lb.running = False
+    world.lb.restart()
+    st = world.status()
+    assert st["lb"] == "stopped" and st["live"] is None
+    assert world.rollout("1.0.0").status == "noop"
+    assert world.status()["lb"] == "running" and live_version(world) == "1.0.0"

@@ -64,7 +64,7 @@ class LocalRuntime:
 
     def start_fleet(self, scope: Scope, spec: FleetSpec) -> Fleet:
         """Create and start the members. Secret values go in as env, nowhere else."""
-        for index in range(1, spec.replicas + 1):
+        for index in spec.indexes:
             lab = {**scope.labels("service"), labels.COLOUR: spec.colour, labels.IMAGE_NAME: spec.image_name,
                    labels.IMAGE_VERSION: spec.version, labels.FINGERPRINT: spec.fingerprint,
                    labels.ROLLOUT_ID: spec.rollout_id, SLOT_LABEL: str(index)}
