@@ -233,8 +233,8 @@ def main() -> None:
     finally:
         client = docker.from_env()
         sys.path.insert(0, str(ROOT))
-        from bakery.project import Project
         from bakery.engine.scope import PROJECT_LABEL, scope_for
+        from bakery.project import Project
 
         pid = scope_for(Project(project), "staging", "web").project_id
         for c in client.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}={pid}"}):
