@@ -30,6 +30,7 @@ class Conversation:
         self.env, self.service, self.report, self.events = env, service, report, events
         self.rollout_id: str | None = None
         self.kind = "rollout"  # or rollback
+        self.strategy = "rollout"  # canary, blue-green or rollback, as the start event said
         self.version = ""
         self.live: str | None = None
         self.moved = False  # traffic reached the new fleet
@@ -59,7 +60,8 @@ class Conversation:
             self.rollout_id = str(data.get("rollout_id"))
             self.version = str(data.get("version", ""))
             self.live = data.get("live")
-            strategy = data.get("strategy", "")
+            strategy = str(data.get("strategy") or "rollout")
+            self.strategy = strategy
             self.kind = "rollback" if strategy == "rollback" else "rollout"
             if self.kind == "rollback":
                 return self._message("rollback", f"rollback to {self.version} started",
@@ -88,8 +90,8 @@ class Conversation:
             status = str(data.get("status", ""))
             reason = str(data.get("reason", ""))
             if status == "succeeded":
-                return self._message("success", f"{self.kind} of {self.version} succeeded",
+                return self._message("success", f"{self.strategy} of {self.version} succeeded",
                                      reason or f"{self.version} is live", "success")
-            return self._message("failure", f"{self.kind} of {self.version} {status or 'failed'}",
+            return self._message("failure", f"{self.strategy} of {self.version} {status or 'failed'}",
                                  reason or status, "failure")
         return None

@@ -50,10 +50,17 @@ def resolve(spec: NotifySpec, environ: Mapping[str, str] | None = None) -> list[
     return [*spec.urls, *(environ[f"BAKERY_SECRET_{n}"] for n in spec.url_secrets)]
 
 
+#: Schemes whose host is a host; for most others (slack://TokenA/..., tgram://bot-token/...) the
+#: "host" part of the URL is itself a token.
+PLAIN_HOSTS = ("json", "jsons", "xml", "xmls", "form", "forms")
+
+
 def redact(url: str) -> str:
-    """A target as it may appear in a log line: scheme and host, never the token-bearing rest."""
+    """A target as it may appear in a log line: its scheme (and host for webhooks), no tokens."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname or '…'}/…"
+    host = parts.hostname if parts.scheme in PLAIN_HOSTS and parts.hostname else "…"
+    port = f":{parts.port}" if host != "…" and parts.port else ""
+    return f"{parts.scheme}://{host}{port}/…"
 
 
 @dataclass
