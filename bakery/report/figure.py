@@ -39,7 +39,7 @@ def build(tl: Timeline, title: str) -> go.Figure:
                     legendgroup=colour,
                     showlegend=row == 1,
                     mode="lines",
-                    line=line,
+                    line={**line, "shape": "hv"} if row == 1 else line,  # weights change in steps
                     connectgaps=False,
                     hovertemplate=f"{colour} %{{y:{fmt}}} at t=%{{x:.0f}}s<extra></extra>",
                 ),
@@ -50,12 +50,12 @@ def build(tl: Timeline, title: str) -> go.Figure:
     _weight_changes(fig, tl)
     _verdicts(fig, tl)
     fig.update_layout(
-        title={"text": title, "x": 0.01},
+        title={"text": title, "x": 0.01, "y": 0.985, "yanchor": "top"},
         height=900,
-        margin={"l": 60, "r": 30, "t": 70, "b": 40},
+        margin={"l": 60, "r": 30, "t": 110, "b": 40},
         hovermode="x unified",
         template="plotly_white",
-        legend={"orientation": "h", "y": 1.04, "x": 1, "xanchor": "right"},
+        legend={"orientation": "h", "y": 1.07, "yanchor": "bottom", "x": 0, "xanchor": "left"},
     )
     fig.update_xaxes(title_text="seconds since the rollout started", row=4, col=1)
     fig.update_yaxes(rangemode="tozero")

@@ -47,7 +47,7 @@ def append(conn: sqlite3.Connection, rollout_id: str, rows: list[tuple[float, st
     """Append ``(t, kind, data)`` rows in one transaction, after the rollout's last row."""
     if not rows:
         return
-    conn.execute("BEGIN")
+    conn.execute("BEGIN IMMEDIATE")  # take the write lock now: busy_timeout then waits for it
     try:
         seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM rollout_samples WHERE rollout_id = ?",
                            (rollout_id,)).fetchone()[0]
