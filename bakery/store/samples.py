@@ -70,14 +70,20 @@ def count(conn: sqlite3.Connection, rollout_id: str, kinds: tuple[str, ...] = FR
 def thin(conn: sqlite3.Connection, rollout_id: str) -> int:
     """Drop every other row of each frequent kind (the first and last of each stay). Returns how many."""
     removed = 0
-    for kind in FREQUENT:
-        seqs = [r[0] for r in conn.execute(
-            "SELECT seq FROM rollout_samples WHERE rollout_id = ? AND kind = ? ORDER BY seq",
-            (rollout_id, kind))]
-        drop = seqs[1:-1:2]
-        conn.executemany("DELETE FROM rollout_samples WHERE rollout_id = ? AND seq = ?",
-                         [(rollout_id, s) for s in drop])
-        removed += len(drop)
+    conn.execute("BEGIN IMMEDIATE")  # one transaction: thousands of deletes, one commit
+    try:
+        for kind in FREQUENT:
+            seqs = [r[0] for r in conn.execute(
+                "SELECT seq FROM rollout_samples WHERE rollout_id = ? AND kind = ? ORDER BY seq",
+                (rollout_id, kind))]
+            drop = seqs[1:-1:2]
+            conn.executemany("DELETE FROM rollout_samples WHERE rollout_id = ? AND seq = ?",
+                             [(rollout_id, s) for s in drop])
+            removed += len(drop)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
     return removed
 
 
