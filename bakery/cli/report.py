@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import webbrowser
 from pathlib import Path
 
@@ -9,7 +10,44 @@ import click
 
 from bakery.cli.app import Context, console, main, pass_context, print_json
 from bakery.errors import UsageError
+from bakery.project import Project
 from bakery.telemetry import stored as telemetry
+
+log = logging.getLogger(__name__)
+
+#: Reports written at the end of rollouts that are kept in .bakery/reports (about 5 MB each, mostly
+#: plotly.js inline); older ones can be drawn again any time from the store with `bakery report`.
+KEEP_REPORTS = 50
+
+
+def prune(folder: Path, keep: int = KEEP_REPORTS) -> list[Path]:
+    """Remove all but the ``keep`` newest reports (and their PNGs) in bakery's own report folder."""
+    pages = sorted(folder.glob("*.html"), key=lambda p: p.stat().st_mtime, reverse=True)
+    removed = []
+    for page in pages[keep:]:
+        for path in (page, page.with_suffix(".png")):
+            path.unlink(missing_ok=True)
+        removed.append(page)
+    return removed
+
+
+def write_after_rollout(project: Project, rollout_id: str | None) -> Path | None:
+    """The report of a rollout that just ended (succeeded or failed), for `bakery rollout` and
+    `bakery rollback` to print. A report that cannot be drawn is logged and is no reason to
+    change the command's outcome: returns None then."""
+    if not rollout_id:
+        return None
+    # plotly and matplotlib are imported here, not at start-up: only a finished rollout draws.
+    from bakery import report as rendering
+
+    try:
+        stored = telemetry.load(project.db_path, rollout_id)
+        path = rendering.write(stored, telemetry.report_path(project.state_dir, rollout_id)).html
+        prune(path.parent)
+        return path
+    except Exception as exc:  # noqa: BLE001 - the rollout is over; its report is a bonus
+        log.warning("could not write the report of rollout %s: %s", rollout_id, exc)
+        return None
 
 
 @main.command()

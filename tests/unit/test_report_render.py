@@ -121,3 +121,30 @@ def test_the_command_finds_a_service_s_newest_rollout(project, monkeypatch) -> N
     assert bad.exit_code == 2 and "no rollout id or service 'web' with rollouts in nowhere" in bad.output
     wrong = runner.invoke(main, ["--project", str(project.root), "report", "r-bad", "-o", "x.txt"])
     assert wrong.exit_code == 2 and "name it *.html" in wrong.output
+
+
+def test_after_a_rollout_the_report_is_written_or_quietly_skipped(project) -> None:  # noqa: ANN001
+    from bakery.cli.report import write_after_rollout
+
+    conn = connect(project.db_path)
+    samples.ensure(conn)
+    journal.begin(conn, row("r-good", "succeeded", None))
+    conn.close()
+    path = write_after_rollout(project, "r-good")
+    assert path == project.state_dir / "reports" / "r-good.html" and path.is_file()
+    assert write_after_rollout(project, "no-such-rollout") is None
+    assert write_after_rollout(project, None) is None
+
+
+def test_only_the_newest_reports_are_kept(tmp_path: Path) -> None:
+    import os
+
+    from bakery.cli.report import prune
+
+    for i in range(5):
+        for suffix in (".html", ".png"):
+            (tmp_path / f"r{i}{suffix}").write_text("x")
+            os.utime(tmp_path / f"r{i}{suffix}", (1000 + i, 1000 + i))
+    assert [p.name for p in prune(tmp_path, keep=3)] == ["r1.html", "r0.html"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r2.html", "r2.png", "r3.html", "r3.png",
+                                                          "r4.html", "r4.png"]
