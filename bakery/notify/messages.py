@@ -34,6 +34,7 @@ class Conversation:
         self.version = ""
         self.live: str | None = None
         self.moved = False  # traffic reached the new fleet
+        self.finished = False
 
     @property
     def where(self) -> str:
@@ -87,6 +88,9 @@ class Conversation:
                                      f"({self.version}) gets none", "warning")
             return None
         if kind == "done":
+            if self.finished:
+                return None
+            self.finished = True
             status = str(data.get("status", ""))
             reason = str(data.get("reason", ""))
             if status == "succeeded":

@@ -195,5 +195,9 @@ def notifying(spec: NotifySpec, env: str, service: str, report: str = "",
     notifier = Notifier(urls, env, service, report, spec.events, spec.timeout)
     try:
         yield notifier
+    except BaseException as exc:
+        # A rollout that stopped with an exception sends no done event: the failure is still news.
+        notifier.on_event("done", {"status": "failed", "reason": str(exc) or type(exc).__name__})
+        raise
     finally:
         notifier.close()

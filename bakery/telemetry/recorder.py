@@ -29,6 +29,7 @@ StatsFn = Callable[[], dict[str, ServerStat]]
 
 #: Events seen before ``start`` (plan, notes) are kept, up to this many, and stored at t=0.
 EARLY_EVENTS = 100
+LATER_ONLY = ("weights", "tick", "verdict", "done", "health", "phase")
 
 
 def server_sample(stats: dict[str, ServerStat]) -> dict[str, Any]:
@@ -112,7 +113,9 @@ class Recorder:
             self._thread.start()
             return
         if self.rollout_id is None:
-            if len(self._early) < EARLY_EVENTS:
+            # Before start: the plan and notes of this rollout; weights and verdicts then belong
+            # to a recovery or reattach, which has its own history row.
+            if kind not in LATER_ONLY and len(self._early) < EARLY_EVENTS:
                 self._early.append((kind, slim(kind, data)))
             return
         if self._stop.is_set():
@@ -206,5 +209,9 @@ def recording(db_path: Path, stats: StatsFn | None = None, interval: float = 1.0
     rec = Recorder(db_path, stats, interval, max_rows, thresholds=thresholds)
     try:
         yield rec
+    except BaseException as exc:
+        # A rollout that stopped with an exception sends no done event: record how it ended.
+        rec.on_event("done", {"status": "failed", "reason": str(exc) or type(exc).__name__})
+        raise
     finally:
         rec.close()

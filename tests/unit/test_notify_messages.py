@@ -51,3 +51,10 @@ def test_nothing_is_said_before_the_rollout_starts() -> None:
     talk = Conversation("staging", "web")
     assert talk.feed("done", {"status": "noop"}) is None
     assert talk.feed("verdict", {"outcome": "pass"}) is None
+
+
+def test_the_end_is_told_once() -> None:
+    talk = Conversation("staging", "web")
+    talk.feed(*FAILING_CANARY[1])
+    assert talk.feed("done", {"status": "failed", "reason": "x"}) is not None
+    assert talk.feed("done", {"status": "failed", "reason": "raised after done"}) is None

@@ -66,3 +66,15 @@ def test_urls_from_secrets_and_timeouts() -> None:
         Notifier(["nosuchscheme://x"], "staging", "web")
     with notifying(NotifySpec(), "staging", "web") as nobody:
         assert nobody is None
+
+
+def test_a_rollout_that_raises_after_its_start_is_told_as_a_failure() -> None:
+    with Receiver() as receiver:
+        with pytest.raises(RuntimeError), notifying(NotifySpec(urls=(receiver.url,)), "staging",
+                                                    "web") as notifier:
+            assert notifier is not None
+            notifier.on_event(*FAILING_CANARY[1])
+            raise RuntimeError("HAProxy refused 'set weight'")
+        got = receiver.wait_for(2)
+    assert [p["type"] for p in got] == ["info", "failure"]
+    assert "HAProxy refused 'set weight'" in got[1]["message"]

@@ -117,3 +117,18 @@ def test_a_long_rollout_is_thinned_not_cut(tmp_path: Path) -> None:
     assert rec.thinned > 0 and len(lb_rows) <= 21
     assert rows[0].kind == "start" and rows[-1].kind in ("done", "lb")
     assert lb_rows[0].data["servers"]["blue1"]["responses"] == 90  # the first sample is still there
+
+
+def test_a_rollout_that_raises_is_recorded_as_failed(tmp_path: Path) -> None:
+    import pytest
+
+    db = tmp_path / "state.db"
+    begin(db, "r5")
+    with pytest.raises(RuntimeError), recording(db, stats=Balancer().stats, interval=0.01) as rec:
+        sink = rec.wrap()
+        sink("weights", {"green_percent": 100})  # a reattach before the start: not this rollout's
+        sink("start", {"rollout_id": "r5"})
+        raise RuntimeError("the unwind failed")
+    rows = stored(db, "r5")
+    assert rows[0].kind == "start"
+    assert [r.data for r in rows if r.kind == "done"] == [{"status": "failed", "reason": "the unwind failed"}]
