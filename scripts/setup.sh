@@ -43,12 +43,14 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]; then
 fi
 
 # 2. Host tools: mmdebstrap bootstraps base images; git for revisions; packer for the second
-#    builder (`bakery build --builder packer`); wrk for the rollout benchmark's load.
+#    builder (`bakery build --builder packer`); wrk for the rollout benchmark's load; chromium
+#    (headless) for the test that looks at a rollout report as a person would.
 missing=()
 command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
 command -v git >/dev/null || missing+=(git)
 command -v packer >/dev/null || missing+=(packer)
 command -v wrk >/dev/null || missing+=(wrk)
+command -v chromium >/dev/null || missing+=(chromium)
 command -v dpkg-deb >/dev/null || missing+=(dpkg)
 [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 

@@ -8,9 +8,12 @@ from typing import Any
 
 from bakery.definitions import yamlsource
 from bakery.definitions.image import NAME, SECRET_NAME, SEMVER
+from bakery.definitions.secrets import secret_reason
 from bakery.definitions.spec import Duration, ListOf, Num, Obj, Str
 from bakery.definitions.yamlsource import join
 
+NOTIFY_URL = r"[a-z][a-z0-9+.-]*://\S+"
+NOTIFY_EVENTS = ("start", "verdict", "rollback", "success", "failure")
 LISTEN = r"(\d{1,3}(\.\d{1,3}){3}|localhost|\[[0-9a-fA-F:]+\]):\d{1,5}"
 
 ROLLOUT_SCHEMA = Obj(
@@ -66,6 +69,23 @@ ROLLOUT_SCHEMA = Obj(
                           unique=True,
                           description="secret names; values come from the environment "
                           "(BAKERY_SECRET_<NAME>) at run time"),
+        "notify": Obj(
+            {
+                "urls": ListOf(Str(pattern=NOTIFY_URL, pattern_hint="an apprise URL like "
+                                   "json://host:port/path"), unique=True,
+                               description="apprise URLs told about start, verdicts, success, failure, "
+                               "rollback"),
+                "url_secrets": ListOf(Str(pattern=SECRET_NAME, pattern_hint="an UPPER_CASE name"),
+                                      unique=True,
+                                      description="secrets whose values are apprise URLs (tokens stay "
+                                      "out of the definition)"),
+                "events": ListOf(Str(choices=NOTIFY_EVENTS), unique=True, min_items=1),
+                "timeout": Duration(minimum=0.1, maximum=120,
+                                    description="per send; a target that is down never slows a rollout "
+                                    "by more than this"),
+            },
+            description="notification targets (apprise)",
+        ),
     },
     required=("service", "environment", "image", "port"),
     description="A bakery rollout definition (rollouts/<env>/<service>.yaml)",
@@ -97,6 +117,14 @@ class Analysis:
 
 
 @dataclass(frozen=True)
+class NotifySpec:
+    urls: tuple[str, ...] = ()
+    url_secrets: tuple[str, ...] = ()
+    events: tuple[str, ...] = NOTIFY_EVENTS
+    timeout: float = 5.0
+
+
+@dataclass(frozen=True)
 class RolloutDefinition:
     service: str
     environment: str
@@ -112,6 +140,7 @@ class RolloutDefinition:
     canary_steps: tuple[CanaryStep, ...] = (CanaryStep(10, 10.0), CanaryStep(50, 10.0))
     analysis: Analysis = field(default_factory=Analysis)
     secrets: tuple[str, ...] = ()
+    notify: NotifySpec = field(default_factory=NotifySpec)
 
     @property
     def listen_host(self) -> str:
@@ -148,6 +177,11 @@ def load_rollout(path: Path, project_root: Path | None = None) -> RolloutDefinit
         image_name = data["image"]["name"]
         if not (project_root / "images" / image_name / "image.yaml").is_file():
             raise source.error("image.name", f"no image definition named {image_name!r} under images/")
+    notify = data.get("notify", {})
+    for index, url in enumerate(notify.get("urls", [])):
+        if reason := secret_reason("url", url):
+            raise source.error(join("notify.urls", index), f"{reason}; put the URL in a secret and name "
+                               "it in notify.url_secrets")
     health = HealthSpec(**data.get("health", {}))
     bg = strategy.get("blue_green", {})
     return RolloutDefinition(
@@ -159,4 +193,6 @@ def load_rollout(path: Path, project_root: Path | None = None) -> RolloutDefinit
         canary_steps=steps or RolloutDefinition.canary_steps,
         analysis=Analysis(**strategy.get("analysis", {})),
         secrets=tuple(data.get("secrets", [])),
+        notify=NotifySpec(tuple(notify.get("urls", ())), tuple(notify.get("url_secrets", ())),
+                          tuple(notify.get("events", NOTIFY_EVENTS)), notify.get("timeout", 5.0)),
     )
