@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "images": ("bakery.cli.images", "List built images: version, fingerprint, size, verification."),
     "lint": ("bakery.cli.definitions", "Validate every image and rollout definition (exit 2 on a problem)."),
     "patch": ("bakery.cli.patch", "Rebuild images with every package upgrade (nightly)."),
+    "report": ("bakery.cli.report", "Write a rollout's report: timelines, verdicts, plan (HTML + PNG)."),
     "rollback": ("bakery.cli.rollout", "All traffic back to the previous fleet in one step."),
     "rollout": ("bakery.cli.rollout", "Roll a service out: new fleet, health, canary, swap, drain."),
     "schema": ("bakery.cli.definitions", "Print a JSON Schema of the definition formats."),

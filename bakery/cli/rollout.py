@@ -15,8 +15,10 @@ from rich.table import Table
 from rich.text import Text
 
 from bakery.cli.app import Context, console, err_console, main, pass_context, print_json
+from bakery.cli.report import write_after_rollout
 from bakery.errors import RolloutError, UsageError
 from bakery.model.environments import is_production
+from bakery.project import Project
 from bakery.rollout import service as service_api
 from bakery.rollout.plan import Plan
 
@@ -161,16 +163,23 @@ def rollout(ctx: Context, service: str, env: str, image: str | None, canary: boo
     view = ProgressView(f"{service}@{env}", as_json)
     with view.running():
         outcome = service_api.rollout(project, env, service, image, canary, on_event=view)
-    finish(outcome, view, as_json, service, env)
+    finish(project, outcome, as_json, service, env)
 
 
-def finish(outcome: service_api.Outcome, view: ProgressView, as_json: bool, service: str, env: str) -> None:
+def finish(project: Project, outcome: service_api.Outcome, as_json: bool, service: str, env: str) -> None:
+    ended = outcome.status in ("succeeded", "failed") and outcome.rollout_id
+    report = write_after_rollout(project, outcome.rollout_id) if ended else None
     if as_json:  # the last of the JSON lines: one line like every event, so `jq -c`/line readers work
         sys.stdout.write(json.dumps({"event": "result", "status": outcome.status,
                                      "rollout_id": outcome.rollout_id, "reason": outcome.reason,
-                                     "url": outcome.url, "verdicts": outcome.verdicts}, default=str) + "\n")
+                                     "url": outcome.url, "verdicts": outcome.verdicts,
+                                     "report": str(report) if report else None}, default=str) + "\n")
     if outcome.status == "failed":
+        if report and not as_json:
+            err_console.print(f"report: {report}", highlight=False, soft_wrap=True)
         raise RolloutError(f"{service} in {env}: {outcome.reason}")
+    if report and not as_json:
+        console.print(f"report: {report}", highlight=False, soft_wrap=True)
     if not as_json:
         if outcome.status == "noop":
             console.print(f"[green]✓[/] nothing to do: {outcome.reason}", highlight=False)
@@ -190,7 +199,7 @@ def rollback(ctx: Context, service: str, env: str, yes: bool, as_json: bool) -> 
     confirm_production(env, yes, f"roll back {service}")
     view = ProgressView(f"{service}@{env}", as_json)
     outcome = service_api.rollback(ctx.project, env, service, on_event=view)
-    finish(outcome, view, as_json, service, env)
+    finish(ctx.project, outcome, as_json, service, env)
 
 
 @main.command()
@@ -246,21 +255,22 @@ def history(ctx: Context, service: str | None, env: str | None, limit: int, show
             as_json: bool) -> None:
     """Past rollouts and rollbacks, newest first."""
     found = service_api.history(ctx.project, env, service, limit, with_steps=show_steps or as_json)
-    rows = [r for r, _ in found]
-    steps = {r.id: s for r, s in found}
     if as_json:
-        print_json({"history": [{**r.as_dict(), "steps": steps.get(r.id, [])} for r in rows]})
+        print_json({"history": [{**p.row.as_dict(), "steps": p.steps, "report": p.report} for p in found]})
         return
-    if not rows:
+    if not found:
         err_console.print("no rollouts yet")
-    for r in rows:
+    for past in found:
+        r = past.row
         colour = {"succeeded": "green", "failed": "red"}.get(r.status, "yellow")
         prev = f" (from {r.prev_version})" if r.prev_version else ""
         console.print(f"{r.started[:19]} {r.env}/{r.service} {r.kind} {r.strategy} {r.image_name} "
                       f"{r.version}{prev} "
                       f"[{colour}]{r.status}[/] {r.id}" + (f": {escape(r.reason)}" if r.reason else ""),
                       highlight=False, soft_wrap=True)
-        for s in steps.get(r.id, []):
+        if past.report:
+            console.print(f"    report: {escape(past.report)}", highlight=False, soft_wrap=True)
+        for s in past.steps:
             detail = escape(json.dumps(s["detail"]))
             console.print(f"    {s['at'][11:23]} {s['phase']:<10} {s['action']} {detail}",
                           highlight=False)

@@ -8,8 +8,8 @@ the state store, and unit tests wire fakes (tests/fakes.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -19,6 +19,7 @@ from bakery.definitions.rollout import RolloutDefinition
 from bakery.engine.scope import Scope, scope_for
 from bakery.errors import RolloutError
 from bakery.model.records import RolloutRow, new_id, now
+from bakery.notify import notifying
 from bakery.project import Project
 from bakery.rollout import machine as m
 from bakery.rollout import traffic
@@ -30,11 +31,12 @@ from bakery.rollout.driver import Run
 from bakery.rollout.inputs import require_verified, resolve_secrets, resolve_target, verified_lb_image
 from bakery.rollout.observe import as_live, degraded_slots
 from bakery.rollout.plan import Plan, Target, canary_steps, make_plan, no_rollback_target
-from bakery.rollout.ports import Balancer, FleetSpec, Journal, LockFactory, Runtime, Sink, quiet
+from bakery.rollout.ports import Balancer, FleetSpec, HeldLock, Journal, LockFactory, Runtime, Sink, quiet
 from bakery.rollout.recovery import detached_live, expire_standby, reattach, recover, repair
+from bakery.store import builds, locks, samples
 from bakery.store import journal as journal_rows
-from bakery.store import locks
 from bakery.store.db import connect
+from bakery.telemetry import recording, report_path
 
 
 @dataclass
@@ -82,6 +84,19 @@ def url_of(defn: RolloutDefinition, lb: Balancer | None = None) -> str:
         host, port = published
     host = f"[{host}]" if ":" in host else host
     return f"http://{host}:{port}/"
+
+
+@contextmanager
+def reported(project: Project, defn: RolloutDefinition, lb: Balancer, emit: Sink,
+             thresholds: bool = True) -> Iterator[Sink]:
+    """The run's events and the balancer's per-server stats (each second) recorded for its
+    report, and sent to the definition's `notify:` targets. Neither can fail or slow the run;
+    a missing notification secret is refused here, before the lock and any change."""
+    report = str(report_path(project.state_dir, "{rollout_id}"))
+    with recording(project.db_path, stats=lb.stats, interval=1.0,
+                   thresholds=asdict(defn.analysis) if thresholds else None) as recorder, \
+            notifying(defn.notify, defn.environment, defn.service, report=report) as notifier:
+        yield recorder.wrap(notifier.wrap(emit) if notifier else emit)
 
 
 def _context(project: Project, ports: Ports, defn: RolloutDefinition, journal: Journal,
@@ -133,54 +148,66 @@ def rollout(project: Project, env: str, service: str, image: str | None = None, 
             emit("info", {"text": plan.notes[0]})
             return Outcome("noop", early.live.rollout_id if early.live else None, plan.notes[0], plan,
                            url=url_of(defn, ctx.lb))
-        with ports.lock(ctx.scope.lock_key, f"rollout {rec.name} {rec.version}",
-                        lambda text: emit("warn", {"text": text})) as held:
-            ctx.lb.ensure(ports.lb_image(emit), serving=early.live is not None,
-                          on_event=lambda kind, text: emit(kind, {"text": text}))
-            recover(ctx, held)
-            reattach(ctx, held)
-            obs = ctx.observe()
-            expire_standby(ctx, obs)
-            plan = make_plan(defn, target, as_live(obs.live), canary, as_live(obs.standby))
-            h = defn.health
-            if plan.noop and obs.live is not None and (
-                    slots := degraded_slots(obs.live, obs.stats, defn.replicas, defn.port)):
-                spec = FleetSpec(rec.image_id, rec.name, rec.version, rec.fingerprint, obs.live.colour,
-                                 obs.live.rollout_id, defn.replicas, defn.port, h.interval, h.timeout,
-                                 h.unhealthy_threshold, environment)
-                done = repair(ctx, held, obs.live, slots, spec)
-                return Outcome("succeeded", obs.live.rollout_id, done.success, plan, url=url_of(defn, ctx.lb))
-            if plan.noop:
-                emit("info", {"text": plan.notes[0]})
-                return Outcome("noop", obs.live.rollout_id if obs.live else None, plan.notes[0], plan,
-                               url=url_of(defn, ctx.lb))
-            for note in plan.notes:
-                emit("info", {"text": note})
-            blue, colour = obs.live, plan.colour
-            # The new colour's slots must be free: a kept previous fleet there is superseded now.
-            for f in obs.fleets:
-                if f.colour == colour and (blue is None or f.rollout_id != blue.rollout_id):
-                    if obs.colour_weight(colour) > 0:
-                        raise RolloutError(f"{colour} slots still carry traffic; run `bakery status` and "
-                                           "`bakery rollback` first")
-                    traffic.drain(ctx.lb, colour, max(defn.replicas, len(f.members)), 0.0, quiet)
-                    ctx.runtime.remove_fleet(f)
-                    emit("info", {"text": f"removed the previous standby fleet {f.colour} {f.version}"})
-            rollout_id = new_id()
-            journal.begin(RolloutRow(
-                id=rollout_id, env=env, service=service, kind="rollout", strategy=plan.strategy,
-                image_name=rec.name, version=rec.version, fingerprint=rec.fingerprint, colour=colour,
-                prev_id=blue.rollout_id if blue else None, prev_version=blue.version if blue else None,
-                prev_colour=blue.colour if blue else None, status="running", started=now(),
-                finished=None, reason=""))
-            emit("start", {"rollout_id": rollout_id, "colour": colour, "version": f"{rec.name} {rec.version}",
-                           "strategy": plan.strategy, "live": blue.version if blue else None})
-            spec = FleetSpec(rec.image_id, rec.name, rec.version, rec.fingerprint, colour, rollout_id,
-                             defn.replicas, defn.port, h.interval, h.timeout, h.unhealthy_threshold,
-                             environment)
-            driver = ctx.driver(held)
-            final = driver.drive(Run(rollout_id, colour, blue=blue, spec=spec),
-                                 m.initial(blue is not None, canary_steps(defn) if canary else ()))
+        with reported(project, defn, ctx.lb, emit) as emit, \
+                ports.lock(ctx.scope.lock_key, f"rollout {rec.name} {rec.version}",
+                           lambda text: emit("warn", {"text": text})) as held:
+            ctx.emit = emit
+            return _locked_rollout(ctx, ports, held, rec, canary, environment, serving=early.live is not None)
+
+
+def _locked_rollout(ctx: Context, ports: Ports, held: HeldLock, rec: builds.BuildRecord, canary: bool,
+                    environment: dict[str, str], serving: bool) -> Outcome:
+    """The rollout proper, under the lock: tidy up what earlier runs left, then plan and drive."""
+    defn, emit, journal = ctx.defn, ctx.emit, ctx.journal
+    env, service = defn.environment, defn.service
+    target = Target(rec.name, rec.version, rec.fingerprint)
+    ctx.lb.ensure(ports.lb_image(emit), serving=serving,
+                  on_event=lambda kind, text: emit(kind, {"text": text}))
+    recover(ctx, held)
+    reattach(ctx, held)
+    obs = ctx.observe()
+    expire_standby(ctx, obs)
+    plan = make_plan(defn, target, as_live(obs.live), canary, as_live(obs.standby))
+    h = defn.health
+    if plan.noop and obs.live is not None and (
+            slots := degraded_slots(obs.live, obs.stats, defn.replicas, defn.port)):
+        spec = FleetSpec(rec.image_id, rec.name, rec.version, rec.fingerprint, obs.live.colour,
+                         obs.live.rollout_id, defn.replicas, defn.port, h.interval, h.timeout,
+                         h.unhealthy_threshold, environment)
+        done = repair(ctx, held, obs.live, slots, spec)
+        return Outcome("succeeded", obs.live.rollout_id, done.success, plan, url=url_of(defn, ctx.lb))
+    if plan.noop:
+        emit("info", {"text": plan.notes[0]})
+        return Outcome("noop", obs.live.rollout_id if obs.live else None, plan.notes[0], plan,
+                       url=url_of(defn, ctx.lb))
+    for note in plan.notes:
+        emit("info", {"text": note})
+    emit("plan", plan.as_dict())  # for the report: the plan as planned
+    blue, colour = obs.live, plan.colour
+    # The new colour's slots must be free: a kept previous fleet there is superseded now.
+    for f in obs.fleets:
+        if f.colour == colour and (blue is None or f.rollout_id != blue.rollout_id):
+            if obs.colour_weight(colour) > 0:
+                raise RolloutError(f"{colour} slots still carry traffic; run `bakery status` and "
+                                   "`bakery rollback` first")
+            traffic.drain(ctx.lb, colour, max(defn.replicas, len(f.members)), 0.0, quiet)
+            ctx.runtime.remove_fleet(f)
+            emit("info", {"text": f"removed the previous standby fleet {f.colour} {f.version}"})
+    rollout_id = new_id()
+    journal.begin(RolloutRow(
+        id=rollout_id, env=env, service=service, kind="rollout", strategy=plan.strategy,
+        image_name=rec.name, version=rec.version, fingerprint=rec.fingerprint, colour=colour,
+        prev_id=blue.rollout_id if blue else None, prev_version=blue.version if blue else None,
+        prev_colour=blue.colour if blue else None, status="running", started=now(),
+        finished=None, reason=""))
+    emit("start", {"rollout_id": rollout_id, "colour": colour, "version": f"{rec.name} {rec.version}",
+                   "strategy": plan.strategy, "live": blue.version if blue else None})
+    spec = FleetSpec(rec.image_id, rec.name, rec.version, rec.fingerprint, colour, rollout_id,
+                     defn.replicas, defn.port, h.interval, h.timeout, h.unhealthy_threshold,
+                     environment)
+    driver = ctx.driver(held)
+    final = driver.drive(Run(rollout_id, colour, blue=blue, spec=spec),
+                         m.initial(blue is not None, canary_steps(defn) if canary else ()))
     return Outcome(final.phase, rollout_id, final.reason, plan, driver.verdicts, url_of(defn, ctx.lb))
 
 
@@ -193,7 +220,9 @@ def rollback(project: Project, env: str, service: str, on_event: Sink | None = N
     defn = project.load_rollout(env, service)
     with ports.journal() as journal:
         ctx = _context(project, ports, defn, journal, emit)
-        with ports.lock(ctx.scope.lock_key, "rollback", lambda text: emit("warn", {"text": text})) as held:
+        with reported(project, defn, ctx.lb, emit, thresholds=False) as emit, \
+                ports.lock(ctx.scope.lock_key, "rollback", lambda text: emit("warn", {"text": text})) as held:
+            ctx.emit = emit
             state = ctx.lb.state()
             if not state.present:
                 raise RolloutError(f"{service} is not running in {env}: nothing to roll back")
@@ -272,12 +301,27 @@ def status(project: Project, env: str | None = None, ports: Ports | None = None)
     return out
 
 
+@dataclass
+class Past:
+    row: RolloutRow
+    steps: list[dict[str, Any]]
+    report: str | None  # the report's path, the command that writes it, or None (no samples)
+
+
 def history(project: Project, env: str | None = None, service: str | None = None, limit: int = 20,
-            with_steps: bool = False) -> list[tuple[RolloutRow, list[dict[str, Any]]]]:
-    """Past rollouts, newest first, each with its journaled steps when asked."""
+            with_steps: bool = False) -> list[Past]:
+    """Past rollouts, newest first, each with its journaled steps when asked and its report."""
     conn = connect(project.db_path)
     try:
         rows = journal_rows.history(conn, env, service, limit)
-        return [(r, journal_rows.steps(conn, r.id) if with_steps else []) for r in rows]
+        samples.ensure(conn)
+        recorded = samples.recorded(conn, [r.id for r in rows])
+        out = []
+        for r in rows:
+            path = report_path(project.state_dir, r.id)
+            report = (str(path) if path.exists() else
+                      f"bakery report {r.id} --env {r.env}" if r.id in recorded else None)
+            out.append(Past(r, journal_rows.steps(conn, r.id) if with_steps else [], report))
+        return out
     finally:
         conn.close()
