@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bakery.cli.app import Context, console, main, pass_context, print_json
+from bakery.definitions import names as namecheck
 from bakery.engine.client import engine
 from bakery.errors import UsageError
 from bakery.packages import diff_manifests
@@ -55,6 +56,8 @@ def engine_state(name: str, version: str, tags: list[str], in_engine: bool) -> s
 @pass_context
 def images(ctx: Context, names: tuple[str, ...], as_json: bool) -> None:
     """List built images: version, fingerprint, size, created and verification state."""
+    for name in names:
+        namecheck.image(name)
     conn = connect(ctx.project.db_path)
     try:
         records = [r for r in builds.all_builds(conn) if not names or r.name in names]
@@ -102,6 +105,7 @@ def images(ctx: Context, names: tuple[str, ...], as_json: bool) -> None:
 @pass_context
 def diff(ctx: Context, name: str, old: str, new: str, as_json: bool) -> None:
     """Package changes between two builds of NAME (each a version, or fp-<fingerprint prefix>)."""
+    namecheck.image(name)
     conn = connect(ctx.project.db_path)
     try:
         found = []

@@ -11,7 +11,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bakery.definitions import yamlsource
+from bakery.definitions import versions, yamlsource
+from bakery.definitions.names import NAME
 from bakery.definitions.secrets import command_secret_reason, secret_reason
 from bakery.definitions.spec import (
     Duration,
@@ -24,8 +25,6 @@ from bakery.definitions.spec import (
 )
 from bakery.definitions.yamlsource import Source, join
 
-NAME = r"[a-z0-9][a-z0-9-]{0,62}"
-SEMVER = r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?"
 PACKAGE = r"[a-z0-9][a-z0-9+.-]*(=[A-Za-z0-9.+~:-]+)?"
 # An image reference as the engine parses it (distribution/reference), with a required tag
 # and no registry port: name components of lowercase alphanumerics joined by ., _, __ or -.
@@ -33,6 +32,28 @@ _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 IMAGE_REF = rf"{_COMPONENT}(?:/{_COMPONENT})*:[A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}}"
 ENV_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 SECRET_NAME = r"[A-Z_][A-Z0-9_]*"
+
+
+@dataclass
+class SemVer(Str):
+    """A semantic version as image.yaml and rollouts spell it, judged by the semver library
+    (bakery/definitions/versions.py), not by a regex of its own."""
+
+    pattern_hint: str = "a semantic version like 1.2.3"
+
+    def check(self, value: Any, key_path: str, source: Source) -> str:
+        value = super().check(value, key_path, source)
+        if not versions.is_definition_version(value):
+            extra = ("; +build metadata is bakery's to add (+patch.N)"
+                     if versions.is_version(value) else "")
+            raise source.error(key_path, f"should be {self.pattern_hint}{extra}")
+        return value
+
+    def json_schema(self) -> dict[str, Any]:
+        schema = super().json_schema()
+        schema["pattern"] = f"^(?:{versions.DEFINITION_VERSION_PATTERN})$"
+        return schema
+
 
 ARGV = OneOf((Str(min_length=1), ListOf(Str(), min_items=1)),
              description="a shell string or an argv list")
@@ -67,9 +88,7 @@ FILE = Obj(
 IMAGE_SCHEMA = Obj(
     {
         "name": Str(pattern=NAME, pattern_hint="lowercase letters, digits and dashes"),
-        # A Docker tag holds at most 128 characters; leave room for patch's "+patch.N".
-        "version": Str(pattern=SEMVER, pattern_hint="a semantic version like 1.2.3",
-                       max_length=100, max_hint="it becomes a Docker tag"),
+        "version": SemVer(max_length=versions.MAX_DEFINITION_LENGTH, max_hint="it becomes a Docker tag"),
         "description": Str(),
         "base": Str(pattern=IMAGE_REF,
                     pattern_hint="an image reference like debian:bookworm"),

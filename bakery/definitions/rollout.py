@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from bakery.definitions import yamlsource
-from bakery.definitions.image import NAME, SECRET_NAME, SEMVER
+from bakery.definitions.image import SECRET_NAME, SemVer
+from bakery.definitions.names import NAME
 from bakery.definitions.spec import Duration, ListOf, Num, Obj, Str
 from bakery.definitions.yamlsource import join
 
@@ -19,7 +20,7 @@ ROLLOUT_SCHEMA = Obj(
         "environment": Str(pattern=NAME, pattern_hint="lowercase letters, digits and dashes"),
         "image": Obj(
             {"name": Str(pattern=NAME, pattern_hint="an image name under images/"),
-             "version": Str(pattern=SEMVER, pattern_hint="a semantic version like 1.2.3")},
+             "version": SemVer()},
             required=("name",),
         ),
         "replicas": Num(minimum=1, maximum=20),
