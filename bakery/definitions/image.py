@@ -23,6 +23,7 @@ from bakery.definitions.spec import (
     OneOf,
     Str,
 )
+from bakery.definitions.text import check_image_path, check_strings
 from bakery.definitions.yamlsource import Source, join
 
 PACKAGE = r"[a-z0-9][a-z0-9+.-]*(=[A-Za-z0-9.+~:-]+)?"
@@ -215,6 +216,9 @@ def _build(data: dict[str, Any], source: Source, folder: Path, path: Path) -> Im
     folder_name = folder.absolute().name  # load_image(Path("image.yaml")) has folder "."
     if folder_name != data["name"]:
         raise source.error("name", f"must match its folder name {folder_name!r}")
+    check_strings(data, "", source)
+    if "workdir" in data:
+        check_image_path(data["workdir"], "workdir", source)
     files = []
     for index, spec in enumerate(data.get("files", [])):
         key = join("files", index)
@@ -232,6 +236,7 @@ def _build(data: dict[str, Any], source: Source, folder: Path, path: Path) -> Im
         if not dest.startswith("/") or posixpath.normpath(dest) != dest.rstrip("/") or \
                 ".." in dest.split("/"):
             raise source.error(join(key, "dest"), "must be an absolute, normalised path in the image")
+        check_image_path(dest, join(key, "dest"), source)
         files.append(FileSpec(src=spec["src"], dest=dest, mode=spec.get("mode"),
                               owner=spec.get("owner")))
     env = {k: str(v) for k, v in data.get("env", {}).items()}

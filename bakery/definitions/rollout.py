@@ -10,6 +10,7 @@ from bakery.definitions import yamlsource
 from bakery.definitions.image import SECRET_NAME, SemVer
 from bakery.definitions.names import NAME
 from bakery.definitions.spec import Duration, ListOf, Num, Obj, Str
+from bakery.definitions.text import check_strings
 from bakery.definitions.yamlsource import join
 
 LISTEN = r"(\d{1,3}(\.\d{1,3}){3}|localhost|\[[0-9a-fA-F:]+\]):\d{1,5}"
@@ -127,6 +128,7 @@ def load_rollout(path: Path, project_root: Path | None = None) -> RolloutDefinit
     """Load and validate one rollout; with ``project_root``, also check its image exists."""
     source = yamlsource.load(path, yamlsource.display_path(path, project_root))
     data: dict[str, Any] = ROLLOUT_SCHEMA.check(source.data, "", source)
+    check_strings(data, "", source)
     env_folder = path.absolute().parent.name
     if data["environment"] != env_folder:
         raise source.error("environment", f"is {data['environment']!r} but the file lives in "

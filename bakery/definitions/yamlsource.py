@@ -71,6 +71,13 @@ class _BoundedLoader(yaml.SafeLoader):
         if self._heights:
             self._heights[-1] = max(self._heights[-1], height)
 
+    def fetch_flow_collection_start(self, token_class: type) -> None:
+        # The scanner looks up to 1024 characters ahead for a simple key, with work per open
+        # flow level: refuse "[[[[..." as it is read, before that look-ahead grows quadratic.
+        if self.flow_level >= MAX_DEPTH:
+            raise _LimitError(self.get_mark(), f"nested deeper than {MAX_DEPTH} levels")
+        super().fetch_flow_collection_start(token_class)
+
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
         event = self.peek_event()
         if isinstance(event, yaml.AliasEvent):
