@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bakery.definitions import versions, yamlsource
+from bakery.definitions import limits, versions, yamlsource
 from bakery.definitions.names import NAME
 from bakery.definitions.secrets import command_secret_reason, secret_reason
 from bakery.definitions.spec import (
@@ -278,7 +278,7 @@ def _build(data: dict[str, Any], source: Source, folder: Path, path: Path) -> Im
         if reason := command_secret_reason(command):
             raise source.error(key, f"looks like a secret literal ({reason}); declare its name "
                                "under secrets: and read it from the environment at run time")
-    return ImageDefinition(
+    defn = ImageDefinition(
         name=data["name"], version=data["version"], base=data["base"], folder=folder, path=path,
         description=data.get("description", ""),
         packages=tuple(data.get("packages", [])), files=tuple(files),
@@ -288,3 +288,5 @@ def _build(data: dict[str, Any], source: Source, folder: Path, path: Path) -> Im
         healthcheck=health, secrets=tuple(data.get("secrets", [])),
         labels=dict(data.get("labels", {})),
     )
+    limits.check(defn, source)  # what the engine would refuse at build time
+    return defn
