@@ -94,3 +94,14 @@ def test_lint_still_names_file_and_line_for_a_badly_named_file(project_copy: Pat
     result = CliRunner().invoke(main, ["--project", str(project_copy), "lint"])
     assert result.exit_code == 2
     assert "rollouts/staging/Web.yaml:2: service: should be lowercase letters" in result.output
+
+
+# image names on the command line ------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["web/../lb", "../images/web", "web/", "."])
+def test_image_name_with_a_path_is_not_an_image(project_copy: Path, name: str) -> None:
+    result = CliRunner().invoke(main, ["--project", str(project_copy), "build", name])
+    assert result.exit_code == 2, result.output
+    assert "no image definition named" in result.output
+    assert not (project_copy / ".bakery").exists()
+
