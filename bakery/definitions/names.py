@@ -53,3 +53,12 @@ def version(value: str) -> str:
     if not isinstance(value, str) or not versions.is_version(value):
         raise UsageError(f"{value!r} is not a version (like 1.2.3 or 1.2.3+patch.1)")
     return value
+
+
+def image_ref(value: str) -> tuple[str | None, str]:
+    """``--image VERSION`` or ``--image NAME:VERSION`` (VERSION may be spelt as its Docker tag,
+    1.0.0_patch.2): (name or None, version), each checked."""
+    name, sep, ver = value.rpartition(":")
+    if sep and not name:
+        raise UsageError(f"{value!r}: expected VERSION or NAME:VERSION")
+    return (image(name) if sep else None), version(versions.from_docker_tag(ver))

@@ -43,33 +43,66 @@ class _LimitError(Exception):
         self.message = message
 
 
-class _BoundedLoader(yaml.SafeLoader):
-    """SafeLoader whose composer measures what it builds and stops at the limits.
+class _Budget:
+    """What a stream of parse events would expand to, measured without expanding anything.
 
-    Every node's expanded size (values, characters, height) is recorded when it is composed;
-    an alias adds its anchor's recorded size without copying anything, so the exponential
-    growth of nested aliases is measured in a linear pass and refused at the alias that tips it.
+    Every anchored value's expanded size (values, characters, height) is recorded when its
+    events end; an alias adds its anchor's recorded size, so the exponential growth of nested
+    aliases is measured in one linear pass and refused at the alias that tips it.
     """
+
+    def __init__(self) -> None:
+        self.sizes: dict[str, tuple[int, int, int]] = {}  # anchor -> (values, chars, height)
+        self.nodes = 0
+        self.chars = 0
+        self.open: list[list[Any]] = []  # per open collection: [anchor, nodes, chars, tallest child]
+
+    def _add(self, nodes: int, chars: int, height: int, mark: yaml.Mark) -> None:
+        self.nodes += nodes
+        self.chars += chars
+        if self.nodes > MAX_NODES:
+            raise _LimitError(mark, f"too many values: aliases and items expand to more than "
+                                    f"{MAX_NODES} values")
+        if self.chars > MAX_CHARS:
+            raise _LimitError(mark, f"too large: aliases expand to more than {MAX_CHARS} characters")
+        if len(self.open) + height > MAX_DEPTH:
+            raise _LimitError(mark, f"nested deeper than {MAX_DEPTH} levels")
+        if self.open:
+            self.open[-1][3] = max(self.open[-1][3], height)
+
+    def see(self, event: yaml.Event) -> None:
+        if isinstance(event, yaml.ScalarEvent):
+            self._add(1, len(event.value), 1, event.start_mark)
+            if event.anchor:
+                self.sizes[event.anchor] = (1, len(event.value), 1)
+        elif isinstance(event, yaml.AliasEvent):
+            # An anchor still open (a: &x [*x]) has no size yet; that cycle is reported by
+            # _convert, which names its key.
+            self._add(*self.sizes.get(event.anchor, (1, 0, 1)), event.start_mark)
+        elif isinstance(event, yaml.CollectionStartEvent):
+            if len(self.open) >= MAX_DEPTH:
+                raise _LimitError(event.start_mark, f"nested deeper than {MAX_DEPTH} levels")
+            self.open.append([event.anchor, self.nodes, self.chars, 0])
+        elif isinstance(event, yaml.CollectionEndEvent):
+            anchor, nodes, chars, tallest = self.open.pop()
+            size = (self.nodes - nodes + 1, self.chars - chars, tallest + 1)
+            self._add(1, 0, tallest + 1, event.start_mark)
+            if anchor:
+                self.sizes[anchor] = size
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """SafeLoader whose composer sees every event through a _Budget before composing it, so
+    it stops at the limits with its recursion at most MAX_DEPTH deep."""
 
     def __init__(self, stream: str):
         super().__init__(stream)
-        self._sizes: dict[int, tuple[int, int, int]] = {}  # id(node) -> (nodes, chars, height)
-        self._nodes = 0
-        self._chars = 0
-        self._heights: list[int] = []  # per open collection: the tallest child so far
+        self.budget = _Budget()
 
-    def _add(self, nodes: int, chars: int, height: int, mark: yaml.Mark) -> None:
-        self._nodes += nodes
-        self._chars += chars
-        if self._nodes > MAX_NODES:
-            raise _LimitError(mark, f"too many values: aliases and items expand to more than "
-                                    f"{MAX_NODES} values")
-        if self._chars > MAX_CHARS:
-            raise _LimitError(mark, f"too large: aliases expand to more than {MAX_CHARS} characters")
-        if len(self._heights) + height > MAX_DEPTH:
-            raise _LimitError(mark, f"nested deeper than {MAX_DEPTH} levels")
-        if self._heights:
-            self._heights[-1] = max(self._heights[-1], height)
+    def get_event(self) -> yaml.Event:
+        event = super().get_event()
+        self.budget.see(event)
+        return event
 
     def fetch_flow_collection_start(self, token_class: type) -> None:
         # The scanner looks up to 1024 characters ahead for a simple key, with work per open
@@ -78,32 +111,19 @@ class _BoundedLoader(yaml.SafeLoader):
             raise _LimitError(self.get_mark(), f"nested deeper than {MAX_DEPTH} levels")
         super().fetch_flow_collection_start(token_class)
 
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
-        event = self.peek_event()
-        if isinstance(event, yaml.AliasEvent):
-            node = super().compose_node(parent, index)
-            # An anchor still being composed (a: &x [*x]) has no size yet; that cycle is
-            # reported by _convert, which names its key.
-            nodes, chars, height = self._sizes.get(id(node), (1, 0, 1))
-            self._add(nodes, chars, height, event.start_mark)
-            return node
-        if isinstance(event, yaml.ScalarEvent):
-            node = super().compose_node(parent, index)
-            self._sizes[id(node)] = (1, len(event.value), 1)
-            self._add(1, len(event.value), 1, event.start_mark)
-            return node
-        if len(self._heights) + 1 > MAX_DEPTH:
-            raise _LimitError(event.start_mark, f"nested deeper than {MAX_DEPTH} levels")
-        before = (self._nodes, self._chars)
-        self._heights.append(0)
-        try:
-            node = super().compose_node(parent, index)
-        finally:
-            height = self._heights.pop() + 1
-        nodes, chars = self._nodes - before[0] + 1, self._chars - before[1]
-        self._sizes[id(node)] = (nodes, chars, height)
-        self._add(1, 0, height, event.start_mark)
-        return node
+
+def _prescan(text: str) -> None:
+    """Refuse a file over the limits at libyaml's speed (PyYAML's pure-Python composer takes
+    ~25 us a value: 0.5 s to reach MAX_NODES). Only an accelerator: on any parse error it
+    stays silent, and _BoundedLoader, which reports errors in PyYAML's words, measures again."""
+    if not getattr(yaml, "__with_libyaml__", False):
+        return
+    budget = _Budget()
+    try:
+        for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+            budget.see(event)
+    except yaml.YAMLError:
+        return
 
 
 @dataclass
@@ -159,6 +179,7 @@ def load(path: Path, display_path: Path | None = None) -> Source:
     shown = display_path or path
     text = _read(path, shown)
     try:
+        _prescan(text)
         node = yaml.compose(text, Loader=_BoundedLoader)
     except _LimitError as exc:
         raise DefinitionError(shown, exc.mark.line + 1, None, exc.message) from None

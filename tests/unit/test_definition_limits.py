@@ -19,6 +19,15 @@ from bakery.errors import DefinitionError
 HEAD = "name: t\nversion: 1.0.0\nbase: debian:bookworm\n"
 
 
+@pytest.fixture(autouse=True, params=["libyaml-prescan", "pure-python"])
+def loader_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every case twice: with libyaml's fast pre-scan, and with only the pure-Python loader
+    (which is what runs when libyaml is missing or cannot parse the file)."""
+    if request.param == "pure-python":
+        monkeypatch.setattr(yamlsource, "_prescan", lambda text: None)
+    return request.param
+
+
 def write(root: Path, data: str | bytes, name: str = "t") -> Path:
     folder = root / "images" / name
     folder.mkdir(parents=True, exist_ok=True)

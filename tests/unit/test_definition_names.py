@@ -105,3 +105,17 @@ def test_image_name_with_a_path_is_not_an_image(project_copy: Path, name: str) -
     assert "no image definition named" in result.output
     assert not (project_copy / ".bakery").exists()
 
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("1.2.0", (None, "1.2.0")), ("web:1.2.0", ("web", "1.2.0")),
+    ("web:1.0.0_patch.2", ("web", "1.0.0+patch.2")), ("1.0.0+patch.2", (None, "1.0.0+patch.2")),
+])
+def test_image_ref(value: str, expected: tuple[str | None, str]) -> None:
+    assert names.image_ref(value) == expected
+
+
+@pytest.mark.parametrize("value", ["../web:1.0.0", "web/x:1.0.0", ":1.0.0", "web:", "web:1.0", "a:b:1.0.0"])
+def test_bad_image_ref(value: str) -> None:
+    with pytest.raises(UsageError):
+        names.image_ref(value)
