@@ -23,7 +23,7 @@ from bakery.definitions.spec import (
     OneOf,
     Str,
 )
-from bakery.definitions.text import check_image_path, check_strings
+from bakery.definitions.text import check_context_path, check_image_path, check_strings
 from bakery.definitions.yamlsource import Source, join
 
 PACKAGE = r"[a-z0-9][a-z0-9+.-]*(=[A-Za-z0-9.+~:-]+)?"
@@ -225,6 +225,7 @@ def _build(data: dict[str, Any], source: Source, folder: Path, path: Path) -> Im
         src = Path(spec["src"])
         if src.is_absolute():
             raise source.error(join(key, "src"), "must be a path relative to the image folder")
+        check_context_path(spec["src"], join(key, "src"), source)
         if not _inside(folder, folder / src):
             raise source.error(join(key, "src"), "escapes the image folder")
         if posixpath.normpath(src.as_posix()).split("/")[0] == ".bakery":

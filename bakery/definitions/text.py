@@ -5,7 +5,7 @@
   differ from what is stored ("Trojan Source", CVE-2021-42574). They are refused in every
   string of a definition: in a label or description they mislead whoever inspects the image,
   in a run step they hide what runs.
-- Paths that reach the Dockerfile (``workdir``, ``files[].dest``) are refused, not escaped,
+- Paths that reach the Dockerfile (``workdir``, ``files[].dest`` and ``.src``) are refused, not escaped,
   when they hold anything but plain path characters: the engine expands ``$VAR`` and
   ``${VAR}`` in WORKDIR and COPY (JSON form too), each builder (docker, packer) quotes
   differently, and no real image path needs ``$``, quotes, spaces or shell syntax, so a
@@ -28,6 +28,12 @@ IMAGE_PATH = re.compile(r"/[A-Za-z0-9._+@%=,:~/-]*")
 IMAGE_PATH_HINT = ("an absolute path of letters, digits and ._+@%=,:~/- (no $, quotes, spaces or "
                    "shell syntax: the engine would expand them)")
 RUNTIME_MOUNTS = ("/proc", "/sys", "/dev")
+# COPY's source is expanded too ($VAR) and is a glob (*, ?, [...]): the file fingerprinted
+# would not be the file copied.
+CONTEXT_PATH = re.compile(r"[A-Za-z0-9._+@%=,:~/-]+")
+CONTEXT_PATH_HINT = ("a relative path of letters, digits and ._+@%=,:~/- (no $, wildcards, quotes or "
+                     "spaces: the engine would expand them and copy other files than the ones "
+                     "fingerprinted)")
 
 
 def invisible_char(value: str) -> str | None:
@@ -51,6 +57,13 @@ def check_strings(data: Any, key_path: str, source: Source) -> None:
     elif isinstance(data, list):
         for index, value in enumerate(data):
             check_strings(value, join(key_path, index), source)
+
+
+def check_context_path(value: str, key_path: str, source: Source) -> str:
+    """A file of the image folder that COPY reads literally."""
+    if not CONTEXT_PATH.fullmatch(value):
+        raise source.error(key_path, f"should be {CONTEXT_PATH_HINT}")
+    return value
 
 
 def check_image_path(value: str, key_path: str, source: Source) -> str:

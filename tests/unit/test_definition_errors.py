@@ -162,6 +162,11 @@ CASES = [
          "images/web/image.yaml:10: files[0].dest: should be an absolute path of letters, digits and "
          "._+@%=,:~/- (no $, quotes, spaces or shell syntax: the engine would expand them)",
          edits=(("dest: /etc/nginx/nginx.conf", "dest: /etc/nginx/${IFS}nginx.conf"),)),
+    Case("src-wildcard-or-expansion", WEB,
+         "images/web/image.yaml:9: files[0].src: should be a relative path of letters, digits and "
+         "._+@%=,:~/- (no $, wildcards, quotes or spaces: the engine would expand them and copy "
+         "other files than the ones fingerprinted)",
+         edits=(("src: files/nginx.conf", "src: files/*.conf"),)),
     Case("dest-proc", WEB,
          "images/web/image.yaml:10: files[0].dest: is under /proc, which the container runtime mounts "
          "over at run time: the file would be invisible",
