@@ -68,14 +68,16 @@ class Project:
         return load_image(path, self.root)
 
     def load_images(self, names: list[str] | None = None) -> list[ImageDefinition]:
-        return [self.load_image(n) for n in (names or self.image_names())]
+        if names:
+            return [self.load_image(n) for n in names]
+        # Folders found on disk are loaded by path: a badly named one is then reported by the
+        # schema with its line (name must match the folder), not refused as a command-line name.
+        return [load_image(self.images_dir / n / "image.yaml", self.root) for n in self.image_names()]
 
     def lint(self) -> list[LintResult]:
         """Load every image and rollout definition; the first problem in each file is kept."""
         results = []
-        # Files found on disk are loaded by path, not by name: a badly named folder or file
-        # is then reported by the schema with its line (name/service/environment keys must
-        # match it), not refused as a command-line name.
+        # Files found on disk are loaded by path, not by name (see load_images).
         for name in self.image_names():
             try:
                 load_image(self.images_dir / name / "image.yaml", self.root)

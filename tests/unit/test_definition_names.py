@@ -119,3 +119,14 @@ def test_image_ref(value: str, expected: tuple[str | None, str]) -> None:
 def test_bad_image_ref(value: str) -> None:
     with pytest.raises(UsageError):
         names.image_ref(value)
+
+
+def test_a_badly_named_image_folder_is_a_definition_error_with_its_line(project_copy: Path) -> None:
+    folder = project_copy / "images" / "My_Web"
+    folder.mkdir()
+    (folder / "image.yaml").write_text("name: My_Web\nversion: 1.0.0\nbase: debian:bookworm\n")
+    for args in (["lint"], ["build"]):
+        result = CliRunner().invoke(main, ["--project", str(project_copy), *args])
+        assert result.exit_code == 2, result.output
+        assert "images/My_Web/image.yaml:1: name: should be lowercase letters" in result.output
+    assert not (project_copy / ".bakery").exists()
