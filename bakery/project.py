@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from bakery.definitions import names
 from bakery.definitions.image import ImageDefinition, load_image
 from bakery.definitions.rollout import RolloutDefinition, load_rollout
 from bakery.errors import BakeryError, DefinitionError, UsageError
@@ -53,32 +54,40 @@ class Project:
         return sorted(p.parent.name for p in self.images_dir.glob("*/image.yaml"))
 
     def image_path(self, name: str) -> Path:
+        """images/<name>/image.yaml; a name that is not one ("web/../lb") is a UsageError."""
+        if not names.is_name(name):
+            raise UsageError(f"no image definition named {name!r}: an image name is "
+                             f"{names.RULE} (known: {', '.join(self.image_names()) or 'none'})")
         return self.images_dir / name / "image.yaml"
 
     def load_image(self, name: str) -> ImageDefinition:
         path = self.image_path(name)
-        # Only a folder name under images/: "web/../lb" or "../x" would load another file.
-        if "/" in name or name in (".", "..") or not path.parent.is_dir():
+        if not path.parent.is_dir():
             known = ", ".join(self.image_names()) or "none"
             raise UsageError(f"no image definition named {name!r} (known: {known})")
         return load_image(path, self.root)
 
     def load_images(self, names: list[str] | None = None) -> list[ImageDefinition]:
-        return [self.load_image(n) for n in (names or self.image_names())]
+        if names:
+            return [self.load_image(n) for n in names]
+        # Folders found on disk are loaded by path: a badly named one is then reported by the
+        # schema with its line (name must match the folder), not refused as a command-line name.
+        return [load_image(self.images_dir / n / "image.yaml", self.root) for n in self.image_names()]
 
     def lint(self) -> list[LintResult]:
         """Load every image and rollout definition; the first problem in each file is kept."""
         results = []
+        # Files found on disk are loaded by path, not by name (see load_images).
         for name in self.image_names():
             try:
-                self.load_image(name)
+                load_image(self.images_dir / name / "image.yaml", self.root)
                 error = None
             except BakeryError as exc:
                 error = exc
             results.append(LintResult(f"images/{name}/image.yaml", error, image=name))
         for path in self.rollout_paths():
             try:
-                self.load_rollout(path.parent.name, path.stem)
+                self._load_rollout_file(path)
                 error = None
             except BakeryError as exc:
                 error = exc
@@ -91,12 +100,18 @@ class Project:
         return sorted(self.rollouts_dir.glob("*/*.yaml"))
 
     def rollout_path(self, env: str, service: str) -> Path:
-        return self.rollouts_dir / env / f"{service}.yaml"
+        """rollouts/<env>/<service>.yaml. Every rollout, rollback and plan comes through here
+        (via load_rollout), so an env or service that is not a name ("staging/../staging")
+        is refused before any network, container or lock is named after it."""
+        return self.rollouts_dir / names.env(env) / f"{names.service(service)}.yaml"
 
     def load_rollout(self, env: str, service: str) -> RolloutDefinition:
         path = self.rollout_path(env, service)
         if not path.is_file():
             raise UsageError(f"no rollout definition {path.relative_to(self.root)}")
+        return self._load_rollout_file(path)
+
+    def _load_rollout_file(self, path: Path) -> RolloutDefinition:
         rollout = load_rollout(path, self.root)
         if rollout.image_name not in self.image_names():
             raise DefinitionError(path.relative_to(self.root), None, "image.name",

@@ -8,6 +8,7 @@ from rich.table import Table
 
 from bakery.build.catalog import diff_builds, image_rows
 from bakery.cli.app import Context, console, main, pass_context, print_json
+from bakery.definitions import names as namecheck
 
 
 def human_size(size: int | None) -> str:
@@ -27,6 +28,8 @@ def human_size(size: int | None) -> str:
 @pass_context
 def images(ctx: Context, names: tuple[str, ...], as_json: bool) -> None:
     """List built images: version, fingerprint, size, created and verification state."""
+    for name in names:
+        namecheck.image(name)
     rows = image_rows(ctx.project, names)
     if as_json:
         print_json({"images": rows})
@@ -58,6 +61,7 @@ def images(ctx: Context, names: tuple[str, ...], as_json: bool) -> None:
 @pass_context
 def diff(ctx: Context, name: str, old: str, new: str, as_json: bool) -> None:
     """Package changes between two builds of NAME (each a version, or fp-<fingerprint prefix>)."""
+    namecheck.image(name)
     before, after, changes = diff_builds(ctx.project, name, old, new)
     if as_json:
         print_json({"name": name,

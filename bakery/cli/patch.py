@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from bakery.cli.app import Context, console, err_console, main, pass_context, print_json
+from bakery.definitions import names as namecheck
 from bakery.errors import UsageError
 from bakery.patch.decide import FAILED, PATCHED, format_change
 from bakery.patch.runner import patch as run_patch
@@ -28,6 +29,8 @@ def patch(ctx: Context, names: tuple[str, ...], patch_all: bool, rollout_env: st
     """
     if bool(names) == patch_all:
         raise UsageError("name the images to patch, or pass --all (not both)")
+    if rollout_env is not None:
+        namecheck.env(rollout_env)  # a folder, networks and a lock are named after it
 
     def show(name: str, kind: str, text: str) -> None:
         if kind in ("stage", "info"):

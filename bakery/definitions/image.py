@@ -11,7 +11,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bakery.definitions import yamlsource
+from bakery.definitions import limits, versions, yamlsource
+from bakery.definitions.names import NAME
 from bakery.definitions.secrets import command_secret_reason, secret_reason
 from bakery.definitions.spec import (
     Duration,
@@ -22,10 +23,9 @@ from bakery.definitions.spec import (
     OneOf,
     Str,
 )
+from bakery.definitions.text import check_context_path, check_image_path, check_strings
 from bakery.definitions.yamlsource import Source, join
 
-NAME = r"[a-z0-9][a-z0-9-]{0,62}"
-SEMVER = r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?"
 PACKAGE = r"[a-z0-9][a-z0-9+.-]*(=[A-Za-z0-9.+~:-]+)?"
 # An image reference as the engine parses it (distribution/reference), with a required tag
 # and no registry port: name components of lowercase alphanumerics joined by ., _, __ or -.
@@ -33,6 +33,28 @@ _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 IMAGE_REF = rf"{_COMPONENT}(?:/{_COMPONENT})*:[A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}}"
 ENV_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 SECRET_NAME = r"[A-Z_][A-Z0-9_]*"
+
+
+@dataclass
+class SemVer(Str):
+    """A semantic version as image.yaml and rollouts spell it, judged by the semver library
+    (bakery/definitions/versions.py), not by a regex of its own."""
+
+    pattern_hint: str = "a semantic version like 1.2.3"
+
+    def check(self, value: Any, key_path: str, source: Source) -> str:
+        value = super().check(value, key_path, source)
+        if not versions.is_definition_version(value):
+            extra = ("; +build metadata is bakery's to add (+patch.N)"
+                     if versions.is_version(value) else "")
+            raise source.error(key_path, f"should be {self.pattern_hint}{extra}")
+        return value
+
+    def json_schema(self) -> dict[str, Any]:
+        schema = super().json_schema()
+        schema["pattern"] = f"^(?:{versions.DEFINITION_VERSION_PATTERN})$"
+        return schema
+
 
 ARGV = OneOf((Str(min_length=1), ListOf(Str(), min_items=1)),
              description="a shell string or an argv list")
@@ -67,9 +89,7 @@ FILE = Obj(
 IMAGE_SCHEMA = Obj(
     {
         "name": Str(pattern=NAME, pattern_hint="lowercase letters, digits and dashes"),
-        # A Docker tag holds at most 128 characters; leave room for patch's "+patch.N".
-        "version": Str(pattern=SEMVER, pattern_hint="a semantic version like 1.2.3",
-                       max_length=100, max_hint="it becomes a Docker tag"),
+        "version": SemVer(max_length=versions.MAX_DEFINITION_LENGTH, max_hint="it becomes a Docker tag"),
         "description": Str(),
         "base": Str(pattern=IMAGE_REF,
                     pattern_hint="an image reference like debian:bookworm"),
@@ -196,12 +216,16 @@ def _build(data: dict[str, Any], source: Source, folder: Path, path: Path) -> Im
     folder_name = folder.absolute().name  # load_image(Path("image.yaml")) has folder "."
     if folder_name != data["name"]:
         raise source.error("name", f"must match its folder name {folder_name!r}")
+    check_strings(data, "", source)
+    if "workdir" in data:
+        check_image_path(data["workdir"], "workdir", source)
     files = []
     for index, spec in enumerate(data.get("files", [])):
         key = join("files", index)
         src = Path(spec["src"])
         if src.is_absolute():
             raise source.error(join(key, "src"), "must be a path relative to the image folder")
+        check_context_path(spec["src"], join(key, "src"), source)
         if not _inside(folder, folder / src):
             raise source.error(join(key, "src"), "escapes the image folder")
         if posixpath.normpath(src.as_posix()).split("/")[0] == ".bakery":
@@ -213,6 +237,7 @@ def _build(data: dict[str, Any], source: Source, folder: Path, path: Path) -> Im
         if not dest.startswith("/") or posixpath.normpath(dest) != dest.rstrip("/") or \
                 ".." in dest.split("/"):
             raise source.error(join(key, "dest"), "must be an absolute, normalised path in the image")
+        check_image_path(dest, join(key, "dest"), source)
         files.append(FileSpec(src=spec["src"], dest=dest, mode=spec.get("mode"),
                               owner=spec.get("owner")))
     env = {k: str(v) for k, v in data.get("env", {}).items()}
@@ -254,7 +279,7 @@ def _build(data: dict[str, Any], source: Source, folder: Path, path: Path) -> Im
         if reason := command_secret_reason(command):
             raise source.error(key, f"looks like a secret literal ({reason}); declare its name "
                                "under secrets: and read it from the environment at run time")
-    return ImageDefinition(
+    defn = ImageDefinition(
         name=data["name"], version=data["version"], base=data["base"], folder=folder, path=path,
         description=data.get("description", ""),
         packages=tuple(data.get("packages", [])), files=tuple(files),
@@ -264,3 +289,5 @@ def _build(data: dict[str, Any], source: Source, folder: Path, path: Path) -> Im
         healthcheck=health, secrets=tuple(data.get("secrets", [])),
         labels=dict(data.get("labels", {})),
     )
+    limits.check(defn, source)  # what the engine would refuse at build time
+    return defn

@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from bakery.definitions import yamlsource
-from bakery.definitions.image import NAME, SECRET_NAME, SEMVER
+from bakery.definitions.image import SECRET_NAME, SemVer
+from bakery.definitions.names import NAME
 from bakery.definitions.secrets import secret_reason
 from bakery.definitions.spec import Duration, ListOf, Num, Obj, Str
+from bakery.definitions.text import check_strings
 from bakery.definitions.yamlsource import join
 
 NOTIFY_URL = r"[a-z][a-z0-9+.-]*://\S+"
@@ -22,7 +24,7 @@ ROLLOUT_SCHEMA = Obj(
         "environment": Str(pattern=NAME, pattern_hint="lowercase letters, digits and dashes"),
         "image": Obj(
             {"name": Str(pattern=NAME, pattern_hint="an image name under images/"),
-             "version": Str(pattern=SEMVER, pattern_hint="a semantic version like 1.2.3")},
+             "version": SemVer()},
             required=("name",),
         ),
         "replicas": Num(minimum=1, maximum=20),
@@ -155,6 +157,7 @@ def load_rollout(path: Path, project_root: Path | None = None) -> RolloutDefinit
     """Load and validate one rollout; with ``project_root``, also check its image exists."""
     source = yamlsource.load(path, yamlsource.display_path(path, project_root))
     data: dict[str, Any] = ROLLOUT_SCHEMA.check(source.data, "", source)
+    check_strings(data, "", source)
     env_folder = path.absolute().parent.name
     if data["environment"] != env_folder:
         raise source.error("environment", f"is {data['environment']!r} but the file lives in "

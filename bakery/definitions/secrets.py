@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -13,13 +14,56 @@ SECRET_NAME = re.compile(
     r"|AUTH(?:ORIZATION)?(?![A-Z]))",
     re.IGNORECASE,
 )
-SECRET_SHAPES = (
+# Which rule catches what (issue 9.6; tests/unit/test_secrets.py holds each case):
+#
+# detect-secrets' pattern plugins (credential *shapes*, kept up to date upstream): AWS key ids
+#   (AKIA/ASIA/ABIA/ACCA/A3T), GitHub (ghp_/gho_/ghu_/ghs_/ghr_), GitLab (glpat- ...), Slack
+#   tokens and webhooks, Stripe, Twilio, SendGrid, Mailchimp, Discord, Telegram, npm auth,
+#   PyPI, OpenAI, JSON Web Tokens, Azure storage keys, Artifactory, IBM, SoftLayer, Square,
+#   Cloudant, private keys (RSA, EC, DSA, OpenSSH, PGP, PuTTY, PKCS#8 "PRIVATE KEY") and
+#   user:password@ in URLs. Not used: its Public IP plugin (an address is no secret), and its
+#   keyword and entropy plugins, which bakery's own rules below replace because they catch more.
+# bakery's own rules, where they catch more:
+#   - BAKERY_SHAPES: any "-----BEGIN ... PRIVATE KEY-----" header (detect-secrets misses
+#     "ENCRYPTED PRIVATE KEY", the encrypted PKCS#8 form), a URL password with an *empty* user
+#     (redis://:pw@cache, which its BasicAuth pattern needs a user for), and GitHub
+#     fine-grained tokens (github_pat_...), which it does not know.
+#   - SECRET_NAME: a literal under a secret-sounding name (DB_PASSWORD: hunter2), whatever its
+#     shape; detect-secrets' KeywordDetector reads source-code lines (password = "..."), not
+#     the key/value pairs of a definition.
+#   - looks_high_entropy: random tokens of no known vendor (generic API keys, AWS secret keys);
+#     detect-secrets' entropy plugins judge only quoted strings, and at limits low enough to
+#     catch a 20-character token they flag plain words too.
+BAKERY_SHAPES = (
     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
-    re.compile(r"\bAKIA[0-9A-Z]{16}\b"),  # AWS access key id
-    re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b"),  # GitHub token
-    re.compile(r"\bxox[abpr]-[A-Za-z0-9-]{10,}\b"),  # Slack token
     re.compile(r"://[^/\s:@]*:[^/\s@]+@"),  # credentials inside a URL (user may be empty)
+    re.compile(r"\bgithub_pat_[A-Za-z0-9_]{22,}"),  # GitHub fine-grained token
 )
+#: detect-secrets plugins that are not credential shapes (see above).
+_NOT_SHAPES = frozenset({"Public IP (ipv4)"})
+
+
+@functools.cache
+def _detectors() -> tuple:
+    """detect-secrets' regex plugins, made once. Imported here, on the first definition
+    checked, not at start-up: the library costs ~0.1-0.2 s to import and `bakery --help`
+    (or any command that reads no definition) must not pay it."""
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+    from detect_secrets.plugins.base import RegexBasedDetector
+
+    return tuple(cls() for kind, cls in sorted(get_mapping_from_secret_type_to_class().items())
+                 if issubclass(cls, RegexBasedDetector) and kind not in _NOT_SHAPES)
+
+
+def credential_shape(value: str) -> str | None:
+    """The kind of credential ``value`` holds by its shape, or None."""
+    for shape in BAKERY_SHAPES:
+        if shape.search(value):
+            return "credential"
+    for detector in _detectors():
+        if any(True for _ in detector.analyze_string(value)):
+            return detector.secret_type
+    return None
 
 # One opaque token: the base64 / base64url / hex alphabet, not a path.
 _OPAQUE = re.compile(r"[A-Za-z0-9+=_-][A-Za-z0-9+/=_-]*")
@@ -66,9 +110,8 @@ def secret_reason(name: str, value: str) -> str | None:
     """Why ``name=value`` looks like a secret literal, or None when it does not."""
     if not value:
         return None
-    for shape in SECRET_SHAPES:
-        if shape.search(value):
-            return "value looks like a credential"
+    if credential_shape(value):
+        return "value looks like a credential"
     if SECRET_NAME.search(name):
         return "name suggests a secret"
     if looks_high_entropy(value):
@@ -89,9 +132,8 @@ def command_secret_reason(command: str) -> str | None:
     name where a secret is at run time, which is the point, so they pass. Entropy is not
     judged here: checksums and key fingerprints are at home in build commands.
     """
-    for shape in SECRET_SHAPES:
-        if shape.search(command):
-            return "a value looks like a credential"
+    if credential_shape(command):
+        return "a value looks like a credential"
     for match in _ASSIGNMENT.finditer(command):
         name, value = match.group(1), match.group(2).strip("\"'")
         if SECRET_NAME.search(name) and value and "$" not in value and not value.startswith("/"):

@@ -7,7 +7,6 @@ This is the gate of invariant 3: the rollout refuses an image whose latest verif
 from __future__ import annotations
 
 import json
-import re
 import secrets
 import time
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from typing import Any
 import docker.errors
 
 from bakery.build import fingerprint as fpmod
+from bakery.definitions import versions
 from bakery.definitions.image import ImageDefinition
 from bakery.engine.client import engine
 from bakery.errors import UsageError, VerifyError
@@ -36,14 +36,12 @@ EventSink = Callable[[str, str], None]
 
 def parse_ref(ref: str) -> tuple[str, str | None]:
     """NAME or NAME:VERSION; VERSION may be spelt as its Docker tag (1.0.0_patch.2)."""
-    from bakery.patch.versions import SEMVER
-
     name, sep, version = ref.partition(":")
     if not name or (sep and not version):
         raise UsageError(f"{ref!r}: expected NAME or NAME:VERSION")
     if version:
-        version = re.sub(r"_(patch\.\d+)$", r"+\1", version)
-        if not SEMVER.match(version):
+        version = versions.from_docker_tag(version)
+        if not versions.is_version(version):
             raise UsageError(f"{ref!r}: {version!r} is not a version (like 1.2.3 or 1.2.3+patch.1)")
     return name, version or None
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import matplotlib.image
 import pytest
+from bakery.rollout.scope import scope_for
 
 import bakery.cli.report  # noqa: F401 - registers `bakery report` (until bakery.cli imports it)
 from bakery.balancer.haproxy import HAProxy
@@ -25,7 +26,6 @@ from bakery.build.docker_builder import build
 from bakery.notify import notifying
 from bakery.notify.notifier import redact
 from bakery.rollout import executor
-from bakery.rollout.scope import scope_for
 from bakery.store import samples
 from bakery.store.db import connect
 from bakery.telemetry import recording, report_path

@@ -149,6 +149,55 @@ CASES = [
     Case("healthcheck-port-not-exposed", WEB,
          "images/web/image.yaml:31: healthcheck.http.port: is not one of the image's ports",
          edits=(("    port: 8080", "    port: 8081"),)),
+    # --- what reaches the Dockerfile literally (issue 12.3) -------------------------------
+    Case("workdir-expansion", WEB,
+         "images/web/image.yaml:25: workdir: should be an absolute path of letters, digits and "
+         "._+@%=,:~/- (no $, quotes, spaces or shell syntax: the engine would expand them)",
+         edits=(("workdir: /var/www/html", "workdir: /$(touch${IFS}/tmp/x)"),)),
+    Case("workdir-variable", WEB,
+         "images/web/image.yaml:25: workdir: should be an absolute path of letters, digits and "
+         "._+@%=,:~/- (no $, quotes, spaces or shell syntax: the engine would expand them)",
+         edits=(("workdir: /var/www/html", "workdir: /home/$USER"),)),
+    Case("dest-expansion", WEB,
+         "images/web/image.yaml:10: files[0].dest: should be an absolute path of letters, digits and "
+         "._+@%=,:~/- (no $, quotes, spaces or shell syntax: the engine would expand them)",
+         edits=(("dest: /etc/nginx/nginx.conf", "dest: /etc/nginx/${IFS}nginx.conf"),)),
+    Case("src-wildcard-or-expansion", WEB,
+         "images/web/image.yaml:9: files[0].src: should be a relative path of letters, digits and "
+         "._+@%=,:~/- (no $, wildcards, quotes or spaces: the engine would expand them and copy "
+         "other files than the ones fingerprinted)",
+         edits=(("src: files/nginx.conf", "src: files/*.conf"),)),
+    Case("dest-proc", WEB,
+         "images/web/image.yaml:10: files[0].dest: is under /proc, which the container runtime mounts "
+         "over at run time: the file would be invisible",
+         edits=(("dest: /etc/nginx/nginx.conf", "dest: /proc/sys/kernel/x"),)),
+    Case("dest-dev", WEB,
+         "images/web/image.yaml:14: files[1].dest: is under /dev, which the container runtime mounts "
+         "over at run time: the file would be invisible",
+         edits=(("dest: /usr/share/bakery-web/index.html.in", "dest: /dev"),)),
+    Case("workdir-sys", WEB,
+         "images/web/image.yaml:25: workdir: is under /sys, which the container runtime mounts "
+         "over at run time: the file would be invisible",
+         edits=(("workdir: /var/www/html", "workdir: /sys/x"),)),
+    Case("label-right-to-left-override", WEB,
+         "images/web/image.yaml:36: labels.org.opencontainers.image.title: holds U+202E "
+         "(RIGHT-TO-LEFT OVERRIDE), an invisible or direction-changing character: what a reader "
+         "sees is not what is stored",
+         edits=(("image.title: bakery example web", "image.title: \"bakery \\u202Ebew\""),)),
+    Case("label-zero-width", WEB,
+         "images/web/image.yaml:36: labels.org.opencontainers.image.title: holds U+200B "
+         "(ZERO WIDTH SPACE), an invisible or direction-changing character: what a reader "
+         "sees is not what is stored",
+         edits=(("image.title: bakery example web", "image.title: \"bakery\u200b web\""),)),
+    Case("run-bidi", WEB,
+         "images/web/image.yaml:20: run[2]: holds U+2066 (LEFT-TO-RIGHT ISOLATE), an invisible or "
+         "direction-changing character: what a reader sees is not what is stored",
+         edits=(("  - rm -f /var/www/html/index.nginx-debian.html",
+                 "  - rm -f /var/www/html/index.nginx-debian.html \u2066"),)),
+    Case("description-bom", WEB,
+         "images/web/image.yaml:4: description: holds U+FEFF (ZERO WIDTH NO-BREAK SPACE), an invisible "
+         "or direction-changing character: what a reader sees is not what is stored",
+         edits=(("description: Example", "description: \ufeffExample"),)),
     # --- rollout semantics ------------------------------------------------------------
     Case("environment-not-folder", STAGING,
          "rollouts/staging/web.yaml:3: environment: is 'production' but the file lives in rollouts/staging/",

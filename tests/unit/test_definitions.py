@@ -183,3 +183,9 @@ def test_schema_validates_the_examples() -> None:
                 jsonschema.validate(data, schemas[kind])
             assert set(schemas[kind]["required"]) <= set(data)
             assert set(data) <= set(schemas[kind]["properties"])
+
+
+def test_the_repository_images_still_lint(project_copy: Path) -> None:
+    result = CliRunner().invoke(main, ["--project", str(project_copy), "lint"])
+    assert result.exit_code == 0, result.output
+

@@ -68,3 +68,47 @@ def test_not_a_version(bad: str) -> None:
 def test_patch_numbers_start_at_one() -> None:
     with pytest.raises(ValueError):
         versions.patch_version("1.0.0", 0)
+
+
+# one parser for the whole package (issue 9.6): the definition, verify and patch agree ---------
+
+@pytest.mark.parametrize("bad", ["1.0.0-a..b", "1.0.0-", "1.0.0-01", "1.0.0-rc..1", "1.0.0-.x"])
+def test_definition_verify_and_patch_refuse_the_same_malformed_versions(tmp_path, bad: str) -> None:
+    from bakery.definitions.image import load_image
+    from bakery.errors import DefinitionError, UsageError
+    from bakery.verify.runner import parse_ref
+
+    folder = tmp_path / "images" / "t"
+    folder.mkdir(parents=True)
+    (folder / "image.yaml").write_text(f"name: t\nversion: '{bad}'\nbase: debian:bookworm\n")
+    with pytest.raises(DefinitionError) as caught:
+        load_image(folder / "image.yaml", tmp_path)
+    assert (caught.value.line, caught.value.key) == (2, "version")
+    with pytest.raises(UsageError, match="is not a version"):
+        parse_ref(f"t:{bad}")
+    with pytest.raises(ValueError, match="not a semantic version"):
+        versions.base_version(bad)
+
+
+def test_the_schema_pattern_for_editors_agrees_with_the_parser() -> None:
+    import re
+
+    from bakery.definitions import versions as shared
+
+    samples = ["1.2.3", "0.0.0", "1.2.3-rc.1", "1.2.3-0.a-b.c", "1.0.0-a..b", "1.0.0-01", "01.0.0",
+               "1.2", "1.2.3+patch.1", "1.2.3-", "v1.2.3", "1.2.3-alpha-1", "1.0.0-0"]
+    for sample in samples:
+        assert bool(re.fullmatch(shared.DEFINITION_VERSION_PATTERN, sample)) == \
+            shared.is_definition_version(sample), sample
+
+
+def test_verify_does_not_import_patch() -> None:
+    import ast
+    from pathlib import Path
+
+    import bakery.verify
+
+    for path in Path(bakery.verify.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                assert not (node.module or "").startswith("bakery.patch"), path.name

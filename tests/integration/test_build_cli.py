@@ -1,4 +1,5 @@
-"""Bugs found by using bakery as a user would (the bake side), checked against the real engine."""
+"""`bakery build` as a user runs it (a subprocess, the real engine): env values reach the image
+literally, and Ctrl-C during parallel builds tags and records nothing."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def scratch(tmp_path: Path, docker_engine, base_image):
     names: list[str] = []
 
     def add(stem: str, body: str) -> str:
-        name = f"audit-{stem}-{secrets.token_hex(3)}"
+        name = f"cli-{stem}-{secrets.token_hex(3)}"
         (root / "images" / name).mkdir()
         (root / "images" / name / "image.yaml").write_text(
             f"name: {name}\nversion: 1.0.0\nbase: debian:bookworm\n{body}")
