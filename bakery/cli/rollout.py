@@ -16,6 +16,7 @@ from rich.text import Text
 
 from bakery.cli.app import Context, console, err_console, main, pass_context, print_json
 from bakery.cli.report import write_after_rollout
+from bakery.definitions import names
 from bakery.errors import RolloutError, UsageError
 from bakery.model.environments import is_production
 from bakery.project import Project
@@ -208,6 +209,8 @@ def rollback(ctx: Context, service: str, env: str, yes: bool, as_json: bool) -> 
 @pass_context
 def status(ctx: Context, env: str | None, as_json: bool) -> None:
     """Per environment: live version and colour, weights, health, the previous fleet, the lock."""
+    if env:
+        names.env(env)
     rows = service_api.status(ctx.project, env)
     if as_json:
         print_json({"services": rows})
@@ -254,6 +257,10 @@ def status(ctx: Context, env: str | None, as_json: bool) -> None:
 def history(ctx: Context, service: str | None, env: str | None, limit: int, show_steps: bool,
             as_json: bool) -> None:
     """Past rollouts and rollbacks, newest first."""
+    if env:
+        names.env(env)
+    if service:
+        names.service(service)
     found = service_api.history(ctx.project, env, service, limit, with_steps=show_steps or as_json)
     if as_json:
         print_json({"history": [{**p.row.as_dict(), "steps": p.steps, "report": p.report} for p in found]})

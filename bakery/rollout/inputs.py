@@ -7,6 +7,7 @@ import os
 
 from bakery.build.docker_builder import build
 from bakery.build.fingerprint import fingerprint_tag
+from bakery.definitions import names
 from bakery.definitions.rollout import RolloutDefinition
 from bakery.errors import RolloutError, UsageError
 from bakery.project import Project
@@ -21,10 +22,8 @@ def resolve_target(project: Project, defn: RolloutDefinition, image: str | None,
     """--image VERSION, --image NAME:VERSION, the definition's pinned version, or the newest build."""
     name, version = defn.image_name, defn.image_version
     if image:
-        if ":" in image:
-            name, _, version = image.partition(":")
-        else:
-            version = image
+        ref_name, version = names.image_ref(image)  # bad input (exit 2) before any look-up
+        name = ref_name or name
     conn = connect(project.db_path)
     try:
         found = builds.find(conn, name, version)

@@ -39,3 +39,12 @@ def test_rollout_to_prod_asks_like_production(project_copy):
     result = CliRunner().invoke(main, ["--project", str(project_copy), "rollout", "web", "--env", "prod"])
     assert result.exit_code == 2 and "--yes" in result.output
     assert not (project_copy / ".bakery").exists()
+
+
+@pytest.mark.parametrize("args", [["status", "--env", "staging/../staging"],
+                                  ["history", "web", "--env", "../x"],
+                                  ["history", "we b"]])
+def test_names_given_to_read_only_commands_are_checked_at_the_edge(project_copy, args):
+    result = CliRunner().invoke(main, ["--project", str(project_copy), *args])
+    assert result.exit_code == 2, result.output
+    assert not (project_copy / ".bakery").exists()
