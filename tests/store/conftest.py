@@ -2,7 +2,7 @@
 
 PostgreSQL is a real server: BAKERY_TEST_POSTGRES (a URL to an existing server whose user may
 CREATE DATABASE) when set, else a throwaway cluster this session starts (tests/store/pgcluster.py).
-Each test gets a database of its own.
+Each test gets a schema of its own.
 """
 
 from __future__ import annotations
@@ -24,17 +24,15 @@ class _Server:
         self.admin_url, self.own = admin_url, own
 
     def fresh(self) -> str:
+        """A URL whose search_path is a new empty schema: as good as a new database for the
+        store, and made in milliseconds instead of a CREATE DATABASE each."""
         import psycopg
 
         name = "t_" + uuid.uuid4().hex[:12]
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        if self.own is not None:
-            return self.own.url(name)
-        # Same server and credentials, another database: swap the path of the URL.
-        from urllib.parse import urlsplit, urlunsplit
-
-        return urlunsplit(urlsplit(self.admin_url)._replace(path="/" + name))
+            conn.execute(f'CREATE SCHEMA "{name}"')
+        sep = "&" if "?" in self.admin_url else "?"
+        return f"{self.admin_url}{sep}options=-csearch_path%3D{name}"
 
 
 @pytest.fixture(scope="session")
