@@ -29,7 +29,7 @@ def show(ctx: Context, as_json: bool) -> None:
     if as_json:
         print_json(facts)
         return
-    console.print(f"backend  {facts['backend']}  {facts['url']}", highlight=False)
+    console.print(f"backend  {facts['backend']}  {facts['url']}", highlight=False, soft_wrap=True)
     console.print(f"schema   {facts['schema_version']} (this bakery knows up to "
                   f"{facts['known_schema_version']})", highlight=False)
     for table, count in facts["counts"].items():
@@ -81,5 +81,5 @@ def migrate(ctx: Context, to: str) -> None:
     for c in copied:
         console.print(f"  {c.table:<14} {c.copied} copied, {c.already} already there", highlight=False)
     console.print(f"copied {total} records from {source_url.display()} to {target_url.display()}"
-                  " (locks stay with the source)", highlight=False)
+                  " (locks stay with the source)", highlight=False, soft_wrap=True)
 

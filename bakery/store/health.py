@@ -55,7 +55,8 @@ def check_sqlite(path: Path) -> list[Finding]:
     if path.stat().st_size == 0:
         return [Finding(f"{path} is empty (0 bytes): its records are gone", _sqlite_restore(path))]
     findings = []
-    if not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK):
+    writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+    if not writable:
         findings.append(Finding(f"{path} or its folder is not writable by this user: bakery cannot "
                                 "record builds, verifications or rollouts",
                                 f"make {path} and {path.parent} writable (chmod u+w, or chown to this "
@@ -66,7 +67,8 @@ def check_sqlite(path: Path) -> list[Finding]:
         return findings + [Finding(f"{path} is not a SQLite database (its header is wrong)",
                                    _sqlite_restore(path))]
     try:
-        raw = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        # Without write access SQLite cannot make the WAL index; read the file as it is on disk.
+        raw = sqlite3.connect(f"file:{path}?mode=ro" + ("" if writable else "&immutable=1"), uri=True)
         try:
             result = [r[0] for r in raw.execute("PRAGMA integrity_check").fetchall()]
             tables = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -76,7 +78,9 @@ def check_sqlite(path: Path) -> list[Finding]:
         finally:
             raw.close()
     except sqlite3.Error as exc:
-        return findings + [Finding(f"{path} cannot be read: {exc}", _sqlite_restore(path))]
+        damaged = any(w in str(exc) for w in ("malformed", "not a database", "corrupt"))
+        what = "is damaged" if damaged else "cannot be read"
+        return findings + [Finding(f"{path} {what}: {exc}", _sqlite_restore(path))]
     if result != ["ok"]:
         detail = "; ".join(result[:3]) + (" ..." if len(result) > 3 else "")
         findings.append(Finding(f"{path} is damaged: {detail}", _sqlite_restore(path)))
