@@ -43,13 +43,16 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]; then
 fi
 
 # 2. Host tools: mmdebstrap bootstraps base images; git for revisions; packer for the second
-#    builder (`bakery build --builder packer`); wrk for the rollout benchmark's load.
+#    builder (`bakery build --builder packer`); wrk for the rollout benchmark's load; postgresql
+#    for the state store's tests and benchmark (they start a throwaway cluster with initdb/pg_ctl).
 missing=()
 command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
 command -v git >/dev/null || missing+=(git)
 command -v packer >/dev/null || missing+=(packer)
 command -v wrk >/dev/null || missing+=(wrk)
 command -v dpkg-deb >/dev/null || missing+=(dpkg)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || command -v initdb >/dev/null \
+    || missing+=(postgresql)
 [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 
 # 3. A Docker engine that answers.
