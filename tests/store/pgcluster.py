@@ -59,8 +59,9 @@ def _as_cluster_user(argv: list[str]) -> list[str]:
 
 
 @contextmanager
-def cluster() -> Iterator[Cluster]:
-    """Start a cluster; stop it and remove its folder on exit."""
+def cluster(durable: bool = False) -> Iterator[Cluster]:
+    """Start a cluster; stop it and remove its folder on exit. Tests run it without fsync (a
+    throwaway); ``durable`` keeps PostgreSQL's defaults, for honest benchmark numbers."""
     binaries = pg_bin()
     folder = Path(tempfile.mkdtemp(prefix="bakery-pg-"))
     user = "postgres" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
@@ -72,8 +73,9 @@ def cluster() -> Iterator[Cluster]:
     subprocess.run(run([str(binaries / "initdb"), "-D", str(data), "-U", user, "--auth=trust",
                         "-E", "UTF8", "--no-sync"]), check=True, capture_output=True)
     subprocess.run(run(["mkdir", "-p", str(sock)]), check=True)
-    options = (f"-c listen_addresses='' -c unix_socket_directories={sock} -c fsync=off "
-               "-c synchronous_commit=off -c full_page_writes=off -c max_connections=100")
+    options = f"-c listen_addresses='' -c unix_socket_directories={sock} -c max_connections=100"
+    if not durable:
+        options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     subprocess.run(run([str(binaries / "pg_ctl"), "-D", str(data), "-o", options, "-l",
                         str(folder / "log"), "-w", "-t", "60", "start"]),
                    check=True, capture_output=True)
