@@ -79,10 +79,27 @@ def stale_reason(info: LockInfo, host: str, now: float) -> str | None:
     return None
 
 
-def describe_with_state(lock: LockInfo) -> str:
-    """The holder, and whether the next run will take the lock over (so nobody waits on a ghost)."""
+def describe_with_state(lock: LockInfo, conn: Connection | None = None) -> str:
+    """The holder, and whether the next run will take the lock over (so nobody waits on a ghost).
+    Given the PostgreSQL connection, a holder that died on another machine is seen too."""
     stale = stale_reason(lock, socket.gethostname(), time.time())
+    if stale is None and conn is not None and session_gone(conn, lock):
+        stale = "its connection to the state server closed (the process ended)"
     return lock.describe() + (f" (stale: {stale}; the next run takes it over)" if stale else "")
+
+
+def session_gone(conn: Connection, lock: LockInfo) -> bool:
+    """On PostgreSQL, whether nobody holds the lock's session advisory lock any more (its holder
+    died with its connection). Always False on SQLite, which has no such thing."""
+    if conn.dialect != "postgresql":
+        return False
+    k = advisory_key(lock.key) & 0xFFFFFFFFFFFFFFFF
+    row = conn.execute(
+        "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1"
+        " AND classid = ?::bigint::oid AND objid = ?::bigint::oid"
+        " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        (k >> 32, k & 0xFFFFFFFF)).fetchone()
+    return row is None
 
 
 def _row(row: Any) -> LockInfo:
@@ -104,6 +121,9 @@ def advisory_key(key: str) -> int:
     return int.from_bytes(hashlib.sha256(b"bakery-lock:" + key.encode()).digest()[:8], "big", signed=True)
 
 
+#: How long a live-looking holder is looked at again before a refusal: a holder killed a moment
+#: ago still holds its session lock until its server process has read the closed socket.
+SETTLE = 0.5
 _ROW_CLASS = 0x62616B  # two-int advisory keys (a key space apart from the one-bigint session locks)
 
 
@@ -160,7 +180,9 @@ def _acquire_postgresql(conn: Connection, key: str, ttl: float, purpose: str,
     session = int(conn.execute("SELECT pg_backend_pid()").fetchone()[0])
     # A run between taking the session lock and writing its row (or between deleting its row
     # and unlocking) is seen for a few milliseconds; look again briefly instead of failing.
-    deadline = time.monotonic() + 2.0
+    # Likewise a holder killed a moment ago: its server process is still exiting (SETTLE).
+    start = time.monotonic()
+    deadline = start + 2.0
     while True:
         got = _try_session_lock(conn, key)
         try:
@@ -178,6 +200,8 @@ def _acquire_postgresql(conn: Connection, key: str, ttl: float, purpose: str,
                     else:
                         reason = stale_reason(current, mine.host, mine.acquired)
                         if reason is None:
+                            if time.monotonic() < start + SETTLE:
+                                raise _Retry()
                             raise LockError(_held_message(key, current, mine.acquired))
                         _tell(on_takeover, current, reason)
                         _end_session(conn, key, current)
@@ -279,10 +303,13 @@ class Held:
                     current = get(conn, self.key)
                 finally:
                     conn.close()
-        except StoreError:
+        except StoreError as exc:
             if self._session is None:
                 raise
-            current, self.lost = None, True  # our session was ended by the run that took over
+            self.lost = True  # our session was ended (by a run that took over, or the server)
+            raise LockError(f"{self.key}: this run lost its connection to the state server, and the "
+                            "lock with it (a run that took over ends a frozen holder's session); "
+                            "stopping without another change: the next run recovers this one") from exc
         if self.lost or current is None or current.token != self.lock.token:
             self.lost = True
             holder = f" by {current.describe()}" if current else ""

@@ -83,7 +83,7 @@ def test_a_frozen_holder_is_taken_over_after_expiry_and_stops(pg_url):
         mine = locks.acquire(other, KEY, on_takeover=said.append)
         assert "heartbeat expired" in said[0]
         assert locks.get(other, KEY).token == mine.token
-        with pytest.raises(LockError, match="taken over"):
+        with pytest.raises(LockError, match="lost its connection to the state server"):
             held.check()
     finally:
         other.close()
@@ -109,6 +109,7 @@ def _hold(url: str, host: str = "-") -> subprocess.Popen:
 
 def test_kill_9_of_the_holder_frees_the_lock_at_once(store_url, conn):
     proc = _hold(store_url)
+    assert "stale" not in locks.describe_with_state(locks.get(conn, KEY), conn)
     try:
         with pytest.raises(LockError, match=rf"\(pid {proc.pid}\)"):
             locks.acquire(conn, KEY)
@@ -126,12 +127,32 @@ def test_only_postgresql_frees_a_lock_whose_holder_died_on_another_machine(store
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     if conn.dialect == "sqlite":
+        assert "stale" not in locks.describe_with_state(locks.get(conn, KEY), conn)
         with pytest.raises(LockError, match="elsewhere"):
             locks.acquire(conn, KEY)
         return
     said = []
     locks.acquire(conn, KEY, on_takeover=said.append)
     assert "elsewhere" in said[0] and "connection to the state server closed" in said[0]
+
+
+def test_status_sees_a_holder_that_died_on_another_machine(pg_url):
+    conn = connect(pg_url)
+    try:
+        proc = _hold(pg_url, host="elsewhere")
+        assert "stale" not in locks.describe_with_state(locks.get(conn, KEY), conn)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        # The server frees the session lock once it has read the closed socket: wait for that.
+        text = ""
+        for _ in range(200):
+            text = locks.describe_with_state(locks.get(conn, KEY), conn)
+            if "stale" in text:
+                break
+            time.sleep(0.05)
+        assert "(stale: its connection to the state server closed" in text
+    finally:
+        conn.close()
 
 
 def test_advisory_keys_are_stable_and_distinct():
