@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from bakery.cli.app import Context, console, err_console, main, pass_context, print_json
 from bakery.errors import UsageError
-from bakery.store import health, transfer
+from bakery.store import health, transfer, verifications
 from bakery.store.db import connect
 from bakery.store.url import BadStateURL, parse, state_url
 
@@ -83,3 +85,23 @@ def migrate(ctx: Context, to: str) -> None:
     console.print(f"copied {total} records from {source_url.display()} to {target_url.display()}"
                   " (locks stay with the source)", highlight=False, soft_wrap=True)
 
+
+
+@state.command("import-verification")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@pass_context
+def import_verification(ctx: Context, file: Path) -> None:
+    """Record a verification result that `bakery verify` printed because the store could not take
+    it then (its JSON, in FILE, or - for stdin)."""
+    try:
+        text = click.get_text_stream("stdin").read() if str(file) == "-" else file.read_text()
+        rec = verifications.from_json(text)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise UsageError(f"{file}: {exc}") from None
+    conn = connect(state_url(ctx.project))
+    try:
+        verifications.record(conn, rec)
+    finally:
+        conn.close()
+    console.print(f"recorded: {rec.image_ref} fp-{rec.fingerprint[:12]} "
+                  f"{'passed' if rec.passed else 'FAILED'} at {rec.started}", highlight=False)

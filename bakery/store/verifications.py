@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from bakery.store.db import Connection
@@ -17,6 +17,26 @@ class VerificationRecord:
     started: str
     duration: float
     report: dict[str, Any] = field(default_factory=dict)
+
+
+def to_json(rec: VerificationRecord) -> str:
+    """The record as one JSON document: what `bakery verify` prints when the store cannot take
+    it (StoreError from ``record``), so a finished verification is not lost; `bakery state
+    import-verification FILE` records it later."""
+    return json.dumps({"verification_record": asdict(rec)}, indent=2, sort_keys=True)
+
+
+def from_json(text: str) -> VerificationRecord:
+    """Read back what ``to_json`` wrote; ValueError when it is not such a document."""
+    try:
+        data = json.loads(text)["verification_record"]
+        rec = VerificationRecord(str(data["fingerprint"]), str(data["image_ref"]), bool(data["passed"]),
+                                 str(data["started"]), float(data["duration"]), dict(data["report"]))
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"not a verification record written by bakery verify ({exc})") from None
+    if len(rec.fingerprint) != 64:
+        raise ValueError("not a verification record: its fingerprint is not 64 hex digits")
+    return rec
 
 
 def record(conn: Connection, rec: VerificationRecord) -> None:

@@ -139,3 +139,19 @@ def test_state_url_sources(tmp_path, monkeypatch):
             state_url(project)
         assert err.value.key == key and err.value.line == text.count("\n", 0, text.index(key)) + 1
         assert err.value.exit_code == 2
+
+
+def test_a_verification_the_store_could_not_take_is_imported_later(tmp_path, store_url):
+    project = _checkout(tmp_path / "p")
+    rec = verifications.VerificationRecord("e" * 64, "bakery/web:1.2.0", True, "2026-01-01T00:00:00Z", 3.5,
+                                           {"counts": {"passed": 18}})
+    saved = tmp_path / "verify.json"
+    saved.write_text(verifications.to_json(rec))
+    out = bakery(project, "state", "import-verification", str(saved), state=store_url)
+    assert out.returncode == 0, out.stderr
+    conn = connect(store_url)
+    assert verifications.latest(conn, "e" * 64) == rec
+    conn.close()
+    saved.write_text("{}")
+    bad = bakery(project, "state", "import-verification", str(saved), state=store_url)
+    assert bad.returncode == 2 and "not a verification record" in bad.stderr
