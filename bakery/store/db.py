@@ -163,7 +163,9 @@ def explain_sqlite(url: StateURL, exc: sqlite3.Error) -> str:
     """One sentence for a SQLite failure, naming the file and what to do."""
     text = str(exc)
     where = url.path
-    if "readonly" in text or "read-only" in text:
+    unwritable = where is not None and where.exists() and not (
+        os.access(where, os.W_OK) and os.access(where.parent, os.W_OK))
+    if "readonly" in text or "read-only" in text or (unwritable and "unable to open" in text):
         return (f"the state store {where} is read-only ({text}); bakery must write it: check the "
                 f"permissions of the file and of {where.parent if where else 'its folder'}")
     if isinstance(exc, sqlite3.DatabaseError) and (

@@ -37,10 +37,19 @@ def project(monkeypatch) -> Iterator[Path]:
     shutil.rmtree(root, ignore_errors=True)
 
 
+NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+
+
+def _nobody_runs_bakery() -> bool:
+    """Whether `nobody` can run this checkout's bakery (its folders must be readable by others)."""
+    probe = subprocess.run([*NOBODY, sys.executable, "-c", "import bakery.cli"], capture_output=True)
+    return probe.returncode == 0
+
+
 def bakery(project: Path, *args: str, as_nobody: bool = False) -> subprocess.CompletedProcess:
     argv = [sys.executable, "-c", CLI, "--project", str(project), *args]
-    if as_nobody and os.geteuid() == 0:  # root writes anything: drop to a user the mode binds
-        argv = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", *argv]
+    if as_nobody:
+        argv = [*NOBODY, *argv]
     env = {k: v for k, v in os.environ.items() if k not in ("BAKERY_PROJECT", "BAKERY_STATE")}
     return subprocess.run(argv, capture_output=True, text=True, env=env, cwd=project, timeout=120)
 
@@ -107,13 +116,23 @@ def test_a_store_that_is_not_a_database_is_a_clear_error(project):
 
 def test_a_read_only_store_is_a_clear_error(project):
     db = _with_history(project)
-    for path in db.parent.iterdir():
-        path.chmod(0o444)
-    db.parent.chmod(0o555)
-    _clean_failure(bakery(project, "history", as_nobody=True), "is read-only", "permissions")
-    check = bakery(project, "state", "check", as_nobody=True)
-    _clean_failure(check, "not writable")
-    assert "damaged" not in check.stderr and "backup" not in check.stderr
+    files = [*db.parent.iterdir(), db.parent]
+    for path in files:
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    # Modes do not bind root: as root, run as `nobody`, or where the checkout is closed to
+    # others, make the files immutable instead (chattr +i binds root too).
+    as_nobody = os.geteuid() == 0 and _nobody_runs_bakery()
+    immutable = os.geteuid() == 0 and not as_nobody
+    if immutable:
+        subprocess.run(["chattr", "+i", *map(str, files)], check=True)
+    try:
+        _clean_failure(bakery(project, "history", as_nobody=as_nobody), "is read-only", "permissions")
+        check = bakery(project, "state", "check", as_nobody=as_nobody)
+        _clean_failure(check, "not writable")
+        assert "damaged" not in check.stderr and "backup" not in check.stderr
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", *map(str, files)], check=True)
 
 
 def test_a_store_from_before_markers_is_adopted(tmp_path):
