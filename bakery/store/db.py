@@ -234,6 +234,11 @@ def _create_sqlite(path: Path) -> None:
         os.link(tmp, path)
     except FileExistsError:
         pass
+    except OSError:
+        # A filesystem without hard links: a rename, which may replace a store another process
+        # made in the same instant (both are empty and new, so nothing is lost).
+        if not path.exists():
+            os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
 
