@@ -87,7 +87,6 @@ def main() -> None:
 
     begin(db, "r-hour")
     conn = connect(db)
-    samples.ensure(conn)
     rows: list[tuple[float, str, dict]] = [(0.0, "start", {"rollout_id": "r-hour"})]
     for t in range(3600):
         share = 10 if t < 1800 else 50

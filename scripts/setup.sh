@@ -44,7 +44,8 @@ fi
 
 # 2. Host tools: mmdebstrap bootstraps base images; git for revisions; packer for the second
 #    builder (`bakery build --builder packer`); wrk for the rollout benchmark's load; chromium
-#    (headless) for the test that looks at a rollout report as a person would.
+#    (headless) for the test that looks at a rollout report as a person would; postgresql for the
+#    state store's tests and benchmark (they start a throwaway cluster with initdb/pg_ctl).
 missing=()
 command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
 command -v git >/dev/null || missing+=(git)
@@ -52,6 +53,8 @@ command -v packer >/dev/null || missing+=(packer)
 command -v wrk >/dev/null || missing+=(wrk)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v dpkg-deb >/dev/null || missing+=(dpkg)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || command -v initdb >/dev/null \
+    || missing+=(postgresql)
 [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 
 # 3. A Docker engine that answers.

@@ -314,7 +314,6 @@ def history(project: Project, env: str | None = None, service: str | None = None
     conn = connect(project.db_path)
     try:
         rows = journal_rows.history(conn, env, service, limit)
-        samples.ensure(conn)
         recorded = samples.recorded(conn, [r.id for r in rows])
         out = []
         for r in rows:

@@ -1,5 +1,6 @@
-"""The state store: one SQLite file (.bakery/state.db) in WAL mode.
+"""The state store: builds, verifications, the rollout journal, patches and locks.
 
-Each module here owns its tables and declares them in ``SCHEMA``; ``db.connect``
-creates whatever is missing. A team backend can follow behind the same functions.
+SQLite (.bakery/state.db, WAL) by default; PostgreSQL for a team (a state URL: BAKERY_STATE or
+``state:`` in bakery.yaml). ``db.connect`` / ``db.open_store`` give one ``Connection`` interface
+for both; ``migrations`` holds the one numbered schema history. See docs/state.md.
 """

@@ -3,26 +3,11 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
 from bakery.packages import Package
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS builds (
-    fingerprint TEXT PRIMARY KEY,
-    name        TEXT NOT NULL,
-    version     TEXT NOT NULL,
-    image_id    TEXT NOT NULL,
-    created     TEXT NOT NULL,
-    base_id     TEXT NOT NULL DEFAULT '',
-    manifest    TEXT NOT NULL DEFAULT '[]',
-    definition  TEXT NOT NULL DEFAULT '{}',
-    sbom_path   TEXT
-);
-CREATE INDEX IF NOT EXISTS builds_by_name ON builds(name, created);
-"""
+from bakery.store.db import Connection
 
 
 @dataclass(frozen=True)
@@ -42,17 +27,20 @@ class BuildRecord:
         return self.fingerprint[:12]
 
 
-def record(conn: sqlite3.Connection, rec: BuildRecord) -> None:
-    conn.execute(
-        "INSERT OR REPLACE INTO builds (fingerprint, name, version, image_id, created, base_id,"
-        " manifest, definition, sbom_path) VALUES (?,?,?,?,?,?,?,?,?)",
-        (rec.fingerprint, rec.name, rec.version, rec.image_id, rec.created, rec.base_id,
-         json.dumps([p.as_dict() for p in rec.manifest]), json.dumps(rec.definition or {}),
-         rec.sbom_path),
-    )
+def record(conn: Connection, rec: BuildRecord) -> None:
+    """Insert or replace the build of this fingerprint (a replaced one sorts as the newest)."""
+    with conn.transaction():
+        conn.execute("DELETE FROM builds WHERE fingerprint = ?", (rec.fingerprint,))
+        conn.execute(
+            "INSERT INTO builds (fingerprint, name, version, image_id, created, base_id,"
+            " manifest, definition, sbom_path) VALUES (?,?,?,?,?,?,?,?,?)",
+            (rec.fingerprint, rec.name, rec.version, rec.image_id, rec.created, rec.base_id,
+             json.dumps([p.as_dict() for p in rec.manifest]), json.dumps(rec.definition or {}),
+             rec.sbom_path),
+        )
 
 
-def _from_row(row: sqlite3.Row) -> BuildRecord:
+def _from_row(row: Any) -> BuildRecord:
     return BuildRecord(
         fingerprint=row["fingerprint"], name=row["name"], version=row["version"],
         image_id=row["image_id"], created=row["created"], base_id=row["base_id"],
@@ -62,12 +50,12 @@ def _from_row(row: sqlite3.Row) -> BuildRecord:
     )
 
 
-def get(conn: sqlite3.Connection, fingerprint: str) -> BuildRecord | None:
+def get(conn: Connection, fingerprint: str) -> BuildRecord | None:
     row = conn.execute("SELECT * FROM builds WHERE fingerprint = ?", (fingerprint,)).fetchone()
     return _from_row(row) if row else None
 
 
-def find(conn: sqlite3.Connection, name: str, version: str | None = None) -> list[BuildRecord]:
+def find(conn: Connection, name: str, version: str | None = None) -> list[BuildRecord]:
     """Builds of ``name`` (optionally one version), newest first."""
     if version is None:
         rows = conn.execute("SELECT * FROM builds WHERE name = ? ORDER BY created DESC, rowid DESC",
@@ -78,12 +66,12 @@ def find(conn: sqlite3.Connection, name: str, version: str | None = None) -> lis
     return [_from_row(r) for r in rows]
 
 
-def all_builds(conn: sqlite3.Connection) -> list[BuildRecord]:
+def all_builds(conn: Connection) -> list[BuildRecord]:
     rows = conn.execute("SELECT * FROM builds ORDER BY name, created DESC, rowid DESC")
     return [_from_row(r) for r in rows]
 
 
-def resolve(conn: sqlite3.Connection, name: str, ref: str) -> BuildRecord | None:
+def resolve(conn: Connection, name: str, ref: str) -> BuildRecord | None:
     """A build of ``name`` by version (the newest build of it) or by ``fp-<prefix>`` of its fingerprint."""
     if ref.startswith("fp-") and len(ref) > 3:
         rows = conn.execute("SELECT * FROM builds WHERE name = ? AND fingerprint LIKE ? "
@@ -93,7 +81,7 @@ def resolve(conn: sqlite3.Connection, name: str, ref: str) -> BuildRecord | None
     return found[0] if found else None
 
 
-def versions(conn: sqlite3.Connection, name: str) -> list[str]:
+def versions(conn: Connection, name: str) -> list[str]:
     rows = conn.execute("SELECT version FROM builds WHERE name = ? GROUP BY version "
                         "ORDER BY MIN(created)", (name,))
     return [r["version"] for r in rows]

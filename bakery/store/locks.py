@@ -2,14 +2,20 @@
 
 A holder refreshes its heartbeat from a thread while it works. A lock whose holder is dead
 (same host, pid gone) or whose heartbeat expired is taken over, and the caller is told.
+
+On PostgreSQL the row comes with a session advisory lock (``pg_try_advisory_lock`` keyed by the
+lock key) held on the holder's own connection. A holder that dies, on any machine, loses its
+connection and with it the advisory lock, so the next run takes over at once. A holder that is
+frozen (SIGSTOP, a suspended VM) keeps its connection: the heartbeat and expiry rules apply as
+on SQLite, and the run that takes over ends the frozen session (``pg_terminate_backend``).
 """
 
 from __future__ import annotations
 
 import getpass
+import hashlib
 import os
 import socket
-import sqlite3
 import threading
 import time
 import uuid
@@ -17,22 +23,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from bakery.errors import LockError
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS locks (
-    key       TEXT PRIMARY KEY,
-    token     TEXT NOT NULL,
-    owner     TEXT NOT NULL,
-    host      TEXT NOT NULL,
-    pid       INTEGER NOT NULL,
-    acquired  REAL NOT NULL,
-    heartbeat REAL NOT NULL,
-    expires   REAL NOT NULL,
-    purpose   TEXT NOT NULL DEFAULT ''
-);
-"""
+from bakery.errors import LockError, StoreError
+from bakery.store.db import Connection, connect
+from bakery.store.url import StateURL
 
 DEFAULT_TTL = 30.0
 
@@ -48,11 +43,13 @@ class LockInfo:
     heartbeat: float
     expires: float
     purpose: str = ""
+    session: int = 0  # the holder's PostgreSQL backend pid (0 on SQLite)
 
     def describe(self) -> str:
         since = datetime.fromtimestamp(self.acquired, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
-        beat = max(0.0, time.time() - self.heartbeat)
-        return (f"{self.owner} on {self.host} (pid {self.pid}) since {since}, "
+        now = time.time()
+        age, beat = max(0.0, now - self.acquired), max(0.0, now - self.heartbeat)
+        return (f"{self.owner} on {self.host} (pid {self.pid}) since {since} ({age:.0f}s), "
                 f"last heartbeat {beat:.0f}s ago" + (f", {self.purpose}" if self.purpose else ""))
 
 
@@ -82,58 +79,170 @@ def stale_reason(info: LockInfo, host: str, now: float) -> str | None:
     return None
 
 
-def describe_with_state(lock: LockInfo) -> str:
-    """The holder, and whether the next run will take the lock over (so nobody waits on a ghost)."""
+def describe_with_state(lock: LockInfo, conn: Connection | None = None) -> str:
+    """The holder, and whether the next run will take the lock over (so nobody waits on a ghost).
+    Given the PostgreSQL connection, a holder that died on another machine is seen too."""
     stale = stale_reason(lock, socket.gethostname(), time.time())
+    if stale is None and conn is not None and session_gone(conn, lock):
+        stale = "its connection to the state server closed (the process ended)"
     return lock.describe() + (f" (stale: {stale}; the next run takes it over)" if stale else "")
 
 
-def _row(row: sqlite3.Row) -> LockInfo:
+def session_gone(conn: Connection, lock: LockInfo) -> bool:
+    """On PostgreSQL, whether nobody holds the lock's session advisory lock any more (its holder
+    died with its connection). Always False on SQLite, which has no such thing."""
+    if conn.dialect != "postgresql":
+        return False
+    k = advisory_key(lock.key) & 0xFFFFFFFFFFFFFFFF
+    row = conn.execute(
+        "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1"
+        " AND classid = ?::bigint::oid AND objid = ?::bigint::oid"
+        " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        (k >> 32, k & 0xFFFFFFFF)).fetchone()
+    return row is None
+
+
+def _row(row: Any) -> LockInfo:
     return LockInfo(row["key"], row["token"], row["owner"], row["host"], row["pid"], row["acquired"],
-                    row["heartbeat"], row["expires"], row["purpose"])
+                    row["heartbeat"], row["expires"], row["purpose"], row["session"])
 
 
-def get(conn: sqlite3.Connection, key: str) -> LockInfo | None:
+def get(conn: Connection, key: str) -> LockInfo | None:
     row = conn.execute("SELECT * FROM locks WHERE key = ?", (key,)).fetchone()
     return _row(row) if row else None
 
 
-def all_locks(conn: sqlite3.Connection) -> list[LockInfo]:
+def all_locks(conn: Connection) -> list[LockInfo]:
     return [_row(r) for r in conn.execute("SELECT * FROM locks ORDER BY key")]
 
 
-def acquire(conn: sqlite3.Connection, key: str, ttl: float = DEFAULT_TTL, purpose: str = "",
-            on_takeover: Callable[[str], None] | None = None) -> LockInfo:
-    """Take ``key`` or raise LockError naming the live holder."""
-    host = socket.gethostname()
+def advisory_key(key: str) -> int:
+    """The signed 64-bit PostgreSQL advisory-lock id of a lock key (stable across machines)."""
+    return int.from_bytes(hashlib.sha256(b"bakery-lock:" + key.encode()).digest()[:8], "big", signed=True)
+
+
+#: How long a live-looking holder is looked at again before a refusal: a holder killed a moment
+#: ago still holds its session lock until its server process has read the closed socket.
+SETTLE = 0.5
+_ROW_CLASS = 0x62616B  # two-int advisory keys (a key space apart from the one-bigint session locks)
+
+
+def _held_message(key: str, current: LockInfo, now: float) -> str:
+    return (f"{key} is locked by {current.describe()}; wait for it to finish, or if that process is "
+            f"gone for good, its lock expires {max(0.0, current.expires - now):.0f}s after its last "
+            "heartbeat")
+
+
+def _insert(conn: Connection, lock: LockInfo) -> None:
+    conn.execute("INSERT INTO locks (key, token, owner, host, pid, acquired, heartbeat, expires, purpose,"
+                 " session) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                 (lock.key, lock.token, lock.owner, lock.host, lock.pid, lock.acquired, lock.heartbeat,
+                  lock.expires, lock.purpose, lock.session))
+
+
+def _mine(key: str, ttl: float, purpose: str, session: int = 0) -> LockInfo:
     now = time.time()
-    mine = LockInfo(key, uuid.uuid4().hex, getpass.getuser(), host, os.getpid(), now, now, now + ttl,
-                     purpose)
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    return LockInfo(key, uuid.uuid4().hex, getpass.getuser(), socket.gethostname(), os.getpid(), now,
+                    now, now + ttl, purpose, session)
+
+
+def acquire(conn: Connection, key: str, ttl: float = DEFAULT_TTL, purpose: str = "",
+            on_takeover: Callable[[str], None] | None = None) -> LockInfo:
+    """Take ``key`` or raise LockError naming the live holder. On PostgreSQL the lock lasts as
+    long as ``conn`` stays open (use ``Held``, which keeps it)."""
+    if conn.dialect == "postgresql":
+        return _acquire_postgresql(conn, key, ttl, purpose, on_takeover)
+    mine = _mine(key, ttl, purpose)
+    with conn.transaction():
         current = get(conn, key)
         if current is not None:
-            reason = stale_reason(current, host, now)
+            reason = stale_reason(current, mine.host, mine.acquired)
             if reason is None:
-                raise LockError(f"{key} is locked by {current.describe()}; wait for it to finish, "
-                                "or if that process is gone for good, its lock expires "
-                                f"{max(0.0, current.expires - now):.0f}s after its last heartbeat")
-            if on_takeover:
-                on_takeover(f"taking over the lock {key} from {current.owner} on {current.host} "
-                            f"(pid {current.pid}): {reason}")
+                raise LockError(_held_message(key, current, mine.acquired))
+            _tell(on_takeover, current, reason)
             conn.execute("DELETE FROM locks WHERE key = ?", (key,))
-        conn.execute("INSERT INTO locks (key, token, owner, host, pid, acquired, heartbeat, expires, purpose)"
-                     " VALUES (?,?,?,?,?,?,?,?,?)",
-                     (mine.key, mine.token, mine.owner, mine.host, mine.pid, mine.acquired,
-                      mine.heartbeat, mine.expires, mine.purpose))
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+        _insert(conn, mine)
     return mine
 
 
-def heartbeat(conn: sqlite3.Connection, lock: LockInfo, ttl: float = DEFAULT_TTL) -> bool:
+def _tell(on_takeover: Callable[[str], None] | None, current: LockInfo, reason: str) -> None:
+    if on_takeover:
+        on_takeover(f"taking over the lock {current.key} from {current.owner} on {current.host} "
+                    f"(pid {current.pid}): {reason}")
+
+
+def _try_session_lock(conn: Connection, key: str) -> bool:
+    return bool(conn.execute("SELECT pg_try_advisory_lock(?::bigint)", (advisory_key(key),)).fetchone()[0])
+
+
+def _acquire_postgresql(conn: Connection, key: str, ttl: float, purpose: str,
+                        on_takeover: Callable[[str], None] | None) -> LockInfo:
+    session = int(conn.execute("SELECT pg_backend_pid()").fetchone()[0])
+    # A run between taking the session lock and writing its row (or between deleting its row
+    # and unlocking) is seen for a few milliseconds; look again briefly instead of failing.
+    # Likewise a holder killed a moment ago: its server process is still exiting (SETTLE).
+    start = time.monotonic()
+    deadline = start + 2.0
+    while True:
+        got = _try_session_lock(conn, key)
+        try:
+            mine = _mine(key, ttl, purpose, session)
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(?::int, ?::int)",
+                             (_ROW_CLASS, advisory_key(key) & 0x7FFFFFFF))
+                current = get(conn, key)
+                if current is None and not got:
+                    raise _Retry()
+                if current is not None:
+                    if got:
+                        _tell(on_takeover, current, "its connection to the state server closed "
+                                                    "(the process ended)")
+                    else:
+                        reason = stale_reason(current, mine.host, mine.acquired)
+                        if reason is None:
+                            if time.monotonic() < start + SETTLE:
+                                raise _Retry()
+                            raise LockError(_held_message(key, current, mine.acquired))
+                        _tell(on_takeover, current, reason)
+                        _end_session(conn, key, current)
+                        got = True
+                    conn.execute("DELETE FROM locks WHERE key = ?", (key,))
+                _insert(conn, mine)
+            return mine
+        except _Retry:
+            if time.monotonic() > deadline:
+                raise LockError(f"{key} is being taken by another run right now; try again") from None
+            time.sleep(0.02)
+        except BaseException:
+            if got:
+                _unlock_session(conn, key)
+            raise
+
+
+class _Retry(Exception):
+    pass
+
+
+def _end_session(conn: Connection, key: str, current: LockInfo) -> None:
+    """End a frozen holder's server session so its advisory lock is freed, then take that lock."""
+    if current.session:
+        conn.execute("SELECT pg_terminate_backend(?::int)", (current.session,))
+    deadline = time.monotonic() + 10.0
+    while not _try_session_lock(conn, key):
+        if time.monotonic() > deadline:
+            raise LockError(f"{key}: the stale holder's session {current.session} still holds the server "
+                            "lock; a database administrator can end it with pg_terminate_backend")
+        time.sleep(0.05)
+
+
+def _unlock_session(conn: Connection, key: str) -> None:
+    try:
+        conn.execute("SELECT pg_advisory_unlock(?::bigint)", (advisory_key(key),))
+    except StoreError:
+        pass  # the connection is gone, and the lock with it
+
+
+def heartbeat(conn: Connection, lock: LockInfo, ttl: float = DEFAULT_TTL) -> bool:
     """Refresh; False when the lock is no longer ours (taken over after an expiry)."""
     now = time.time()
     cur = conn.execute("UPDATE locks SET heartbeat = ?, expires = ? WHERE key = ? AND token = ?",
@@ -141,29 +250,40 @@ def heartbeat(conn: sqlite3.Connection, lock: LockInfo, ttl: float = DEFAULT_TTL
     return cur.rowcount == 1
 
 
-def release(conn: sqlite3.Connection, lock: LockInfo) -> None:
+def release(conn: Connection, lock: LockInfo) -> None:
     conn.execute("DELETE FROM locks WHERE key = ? AND token = ?", (lock.key, lock.token))
+    if conn.dialect == "postgresql":
+        _unlock_session(conn, lock.key)
 
 
 class Held:
-    """Context manager: acquire, heartbeat from a thread, release on exit."""
+    """Context manager: acquire, heartbeat from a thread, release on exit.
 
-    def __init__(self, db_path: Path, key: str, ttl: float = DEFAULT_TTL, purpose: str = "",
-                 on_takeover: Callable[[str], None] | None = None):
-        self.db_path, self.key, self.ttl, self.purpose = db_path, key, ttl, purpose
+    ``target`` is what ``connect`` takes: a SQLite Path (``project.db_path``, as before) or a
+    state URL. On PostgreSQL one connection stays open for the whole hold: it carries the
+    session advisory lock, the heartbeat and the checks."""
+
+    def __init__(self, target: Path | str | StateURL, key: str, ttl: float = DEFAULT_TTL,
+                 purpose: str = "", on_takeover: Callable[[str], None] | None = None):
+        self.target, self.key, self.ttl, self.purpose = target, key, ttl, purpose
+        self.db_path = target  # the old name, for callers that read it
         self.on_takeover = on_takeover
         self.lock: LockInfo | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._session: Connection | None = None
         self.lost = False
 
     def __enter__(self) -> Held:
-        from bakery.store.db import connect
-
-        conn = connect(self.db_path)
+        conn = connect(self.target)
         try:
             self.lock = acquire(conn, self.key, self.ttl, self.purpose, self.on_takeover)
-        finally:
+        except BaseException:
+            conn.close()
+            raise
+        if conn.dialect == "postgresql":
+            self._session = conn
+        else:
             conn.close()
         self._thread = threading.Thread(target=self._beat, name=f"heartbeat {self.key}", daemon=True)
         self._thread.start()
@@ -172,15 +292,24 @@ class Held:
     def check(self) -> None:
         """Raise LockError when the lock is no longer ours (a holder frozen past its expiry was
         taken over); called before each rollout step, so a woken holder stops instead of acting."""
-        from bakery.store.db import connect
-
         if self.lock is None:
             return
-        conn = connect(self.db_path)
         try:
-            current = get(conn, self.key)
-        finally:
-            conn.close()
+            if self._session is not None:
+                current = get(self._session, self.key)
+            else:
+                conn = connect(self.target)
+                try:
+                    current = get(conn, self.key)
+                finally:
+                    conn.close()
+        except StoreError as exc:
+            if self._session is None:
+                raise
+            self.lost = True  # our session was ended (by a run that took over, or the server)
+            raise LockError(f"{self.key}: this run lost its connection to the state server, and the "
+                            "lock with it (a run that took over ends a frozen holder's session); "
+                            "stopping without another change: the next run recovers this one") from exc
         if self.lost or current is None or current.token != self.lock.token:
             self.lost = True
             holder = f" by {current.describe()}" if current else ""
@@ -189,26 +318,30 @@ class Held:
                             "change: the run that took over recovers this one")
 
     def _beat(self) -> None:
-        from bakery.store.db import connect
-
-        conn = connect(self.db_path)
+        conn = self._session or connect(self.target)
         try:
             while not self._stop.wait(self.ttl / 3):
-                if self.lock and not heartbeat(conn, self.lock, self.ttl):
+                try:
+                    ours = self.lock is not None and heartbeat(conn, self.lock, self.ttl)
+                except StoreError:
+                    ours = False
+                if not ours:
                     self.lost = True
                     return
         finally:
-            conn.close()
+            if conn is not self._session:
+                conn.close()
 
     def __exit__(self, *exc: object) -> None:
-        from bakery.store.db import connect
-
         self._stop.set()
         if self._thread:
             self._thread.join(timeout=5)
         if self.lock:
-            conn = connect(self.db_path)
+            conn = self._session or connect(self.target)
             try:
                 release(conn, self.lock)
+            except StoreError:
+                if conn is not self._session:
+                    raise
             finally:
                 conn.close()

@@ -3,28 +3,10 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS patches (
-    id              INTEGER PRIMARY KEY AUTOINCREMENT,
-    run_id          TEXT NOT NULL,
-    name            TEXT NOT NULL,
-    status          TEXT NOT NULL,
-    old_version     TEXT,
-    old_fingerprint TEXT,
-    new_version     TEXT,
-    new_fingerprint TEXT,
-    changes         TEXT NOT NULL DEFAULT '[]',
-    verification    TEXT,
-    rollout         TEXT,
-    error           TEXT,
-    created         TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS patches_by_name ON patches(name, id);
-"""
+from bakery.store.db import Connection
 
 
 @dataclass(frozen=True)
@@ -50,19 +32,19 @@ def _dump(value: Any) -> str | None:
     return None if value is None else json.dumps(value, sort_keys=True, default=str)
 
 
-def record(conn: sqlite3.Connection, rec: PatchRecord) -> int:
+def record(conn: Connection, rec: PatchRecord) -> int:
     cur = conn.execute(
         "INSERT INTO patches (run_id, name, status, old_version, old_fingerprint, new_version,"
         " new_fingerprint, changes, verification, rollout, error, created)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
         (rec.run_id, rec.name, rec.status, rec.old_version, rec.old_fingerprint, rec.new_version,
          rec.new_fingerprint, json.dumps(rec.changes), _dump(rec.verification), _dump(rec.rollout),
          rec.error, rec.created),
     )
-    return int(cur.lastrowid or 0)
+    return int(cur.fetchall()[0][0])  # fetched to the end: SQLite finishes the statement
 
 
-def _from_row(row: sqlite3.Row) -> PatchRecord:
+def _from_row(row: Any) -> PatchRecord:
     def load(text: str | None) -> Any:
         return None if text is None else json.loads(text)
 
@@ -75,7 +57,7 @@ def _from_row(row: sqlite3.Row) -> PatchRecord:
     )
 
 
-def history(conn: sqlite3.Connection, name: str | None = None, limit: int = 50) -> list[PatchRecord]:
+def history(conn: Connection, name: str | None = None, limit: int = 50) -> list[PatchRecord]:
     """Patch records, newest first (of one image, or of all)."""
     if name is None:
         rows = conn.execute("SELECT * FROM patches ORDER BY id DESC LIMIT ?", (limit,))
@@ -85,7 +67,7 @@ def history(conn: sqlite3.Connection, name: str | None = None, limit: int = 50) 
     return [_from_row(r) for r in rows]
 
 
-def versions(conn: sqlite3.Connection, name: str) -> list[str]:
+def versions(conn: Connection, name: str) -> list[str]:
     """Every patch version ever handed out for ``name`` (so a number is never reused for a kept image)."""
     rows = conn.execute("SELECT new_version FROM patches WHERE name = ? AND new_version IS NOT NULL",
                         (name,))

@@ -10,29 +10,13 @@ half the resolution, instead of its end being cut off.
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS rollout_samples (
-    rollout_id  TEXT NOT NULL REFERENCES rollouts(id),
-    seq         INTEGER NOT NULL,
-    t           REAL NOT NULL,          -- seconds since the rollout's start event
-    kind        TEXT NOT NULL,          -- lb | start | weights | tick | verdict | done | ...
-    data        TEXT NOT NULL DEFAULT '{}',
-    PRIMARY KEY (rollout_id, seq)
-);
-"""
+from bakery.store.db import Connection
 
 #: Kinds recorded about every second; the only ones ``thin`` removes.
 FREQUENT = ("lb", "tick")
-
-
-def ensure(conn: sqlite3.Connection) -> None:
-    """Create the table if missing. ``db.connect`` does this once it lists this module; until
-    then (and on a store opened by an older bakery) the telemetry code calls it itself."""
-    conn.executescript(SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -43,57 +27,47 @@ class Sample:
     data: dict[str, Any]
 
 
-def append(conn: sqlite3.Connection, rollout_id: str, rows: list[tuple[float, str, dict[str, Any]]]) -> None:
+def append(conn: Connection, rollout_id: str, rows: list[tuple[float, str, dict[str, Any]]]) -> None:
     """Append ``(t, kind, data)`` rows in one transaction, after the rollout's last row."""
     if not rows:
         return
-    conn.execute("BEGIN IMMEDIATE")  # take the write lock now: busy_timeout then waits for it
-    try:
+    with conn.transaction():  # one write lock and one commit for the batch
         seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM rollout_samples WHERE rollout_id = ?",
                            (rollout_id,)).fetchone()[0]
-        conn.executemany(
-            "INSERT INTO rollout_samples (rollout_id, seq, t, kind, data) VALUES (?,?,?,?,?)",
-            [(rollout_id, seq + i, round(t, 3), kind, json.dumps(data, sort_keys=True, default=str))
-             for i, (t, kind, data) in enumerate(rows, 1)])
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+        for i, (t, kind, data) in enumerate(rows, 1):
+            text = json.dumps(data, sort_keys=True, default=str)
+            conn.execute("INSERT INTO rollout_samples (rollout_id, seq, t, kind, data) VALUES (?,?,?,?,?)",
+                         (rollout_id, seq + i, round(t, 3), kind, text))
 
 
-def count(conn: sqlite3.Connection, rollout_id: str, kinds: tuple[str, ...] = FREQUENT) -> int:
+def count(conn: Connection, rollout_id: str, kinds: tuple[str, ...] = FREQUENT) -> int:
     marks = ",".join("?" * len(kinds))
     return conn.execute(f"SELECT COUNT(*) FROM rollout_samples WHERE rollout_id = ? AND kind IN ({marks})",
                         (rollout_id, *kinds)).fetchone()[0]
 
 
-def thin(conn: sqlite3.Connection, rollout_id: str) -> int:
+def thin(conn: Connection, rollout_id: str) -> int:
     """Drop every other row of each frequent kind (the first and last of each stay). Returns how many."""
     removed = 0
-    conn.execute("BEGIN IMMEDIATE")  # one transaction: thousands of deletes, one commit
-    try:
+    with conn.transaction():  # one transaction: thousands of deletes, one commit
         for kind in FREQUENT:
             seqs = [r[0] for r in conn.execute(
                 "SELECT seq FROM rollout_samples WHERE rollout_id = ? AND kind = ? ORDER BY seq",
                 (rollout_id, kind))]
             drop = seqs[1:-1:2]
-            conn.executemany("DELETE FROM rollout_samples WHERE rollout_id = ? AND seq = ?",
-                             [(rollout_id, s) for s in drop])
+            for s in drop:
+                conn.execute("DELETE FROM rollout_samples WHERE rollout_id = ? AND seq = ?", (rollout_id, s))
             removed += len(drop)
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
     return removed
 
 
-def load(conn: sqlite3.Connection, rollout_id: str) -> list[Sample]:
+def load(conn: Connection, rollout_id: str) -> list[Sample]:
     rows = conn.execute("SELECT seq, t, kind, data FROM rollout_samples WHERE rollout_id = ? ORDER BY seq",
                         (rollout_id,))
     return [Sample(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
 
 
-def recorded(conn: sqlite3.Connection, rollout_ids: list[str]) -> set[str]:
+def recorded(conn: Connection, rollout_ids: list[str]) -> set[str]:
     """Which of these rollouts have telemetry (for `bakery history`'s report column)."""
     if not rollout_ids:
         return set()

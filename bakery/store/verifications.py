@@ -3,22 +3,10 @@
 from __future__ import annotations
 
 import json
-import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS verifications (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
-    fingerprint TEXT NOT NULL,
-    image_ref   TEXT NOT NULL,
-    passed      INTEGER NOT NULL,
-    started     TEXT NOT NULL,
-    duration    REAL NOT NULL,
-    report      TEXT NOT NULL DEFAULT '{}'
-);
-CREATE INDEX IF NOT EXISTS verifications_by_fp ON verifications(fingerprint, id);
-"""
+from bakery.store.db import Connection
 
 
 @dataclass(frozen=True)
@@ -31,7 +19,27 @@ class VerificationRecord:
     report: dict[str, Any] = field(default_factory=dict)
 
 
-def record(conn: sqlite3.Connection, rec: VerificationRecord) -> None:
+def to_json(rec: VerificationRecord) -> str:
+    """The record as one JSON document: what `bakery verify` prints when the store cannot take
+    it (StoreError from ``record``), so a finished verification is not lost; `bakery state
+    import-verification FILE` records it later."""
+    return json.dumps({"verification_record": asdict(rec)}, indent=2, sort_keys=True)
+
+
+def from_json(text: str) -> VerificationRecord:
+    """Read back what ``to_json`` wrote; ValueError when it is not such a document."""
+    try:
+        data = json.loads(text)["verification_record"]
+        rec = VerificationRecord(str(data["fingerprint"]), str(data["image_ref"]), bool(data["passed"]),
+                                 str(data["started"]), float(data["duration"]), dict(data["report"]))
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"not a verification record written by bakery verify ({exc})") from None
+    if len(rec.fingerprint) != 64:
+        raise ValueError("not a verification record: its fingerprint is not 64 hex digits")
+    return rec
+
+
+def record(conn: Connection, rec: VerificationRecord) -> None:
     conn.execute(
         "INSERT INTO verifications (fingerprint, image_ref, passed, started, duration, report)"
         " VALUES (?,?,?,?,?,?)",
@@ -40,7 +48,7 @@ def record(conn: sqlite3.Connection, rec: VerificationRecord) -> None:
     )
 
 
-def latest(conn: sqlite3.Connection, fingerprint: str) -> VerificationRecord | None:
+def latest(conn: Connection, fingerprint: str) -> VerificationRecord | None:
     """The most recent verification of this fingerprint; it alone decides (a re-run can fail)."""
     row = conn.execute("SELECT * FROM verifications WHERE fingerprint = ? ORDER BY id DESC LIMIT 1",
                        (fingerprint,)).fetchone()
@@ -50,7 +58,7 @@ def latest(conn: sqlite3.Connection, fingerprint: str) -> VerificationRecord | N
                               row["started"], row["duration"], json.loads(row["report"]))
 
 
-def is_verified(conn: sqlite3.Connection, fingerprint: str) -> bool:
+def is_verified(conn: Connection, fingerprint: str) -> bool:
     rec = latest(conn, fingerprint)
     return rec is not None and rec.passed
 

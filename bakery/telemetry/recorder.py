@@ -169,7 +169,6 @@ class Recorder:
             self._failed(f"opening the state store: {exc}")
             return
         try:
-            samples.ensure(conn)
             frequent = 0
             next_at = self.clock()
             while True:

@@ -47,7 +47,6 @@ def resolve(db_path: Path, ref: str, env: str | None) -> str:
 def load(db_path: Path, rollout_id: str) -> StoredRollout:
     conn = connect(db_path)
     try:
-        samples.ensure(conn)
         row = journal.get(conn, rollout_id)
         if row is None:
             raise UsageError(f"no rollout with id {rollout_id!r}")

@@ -107,7 +107,6 @@ def test_the_command_finds_a_service_s_newest_rollout(project, monkeypatch) -> N
     from bakery.cli import main
 
     conn = connect(project.db_path)
-    samples.ensure(conn)
     journal.begin(conn, row("r-good", "succeeded", None))
     journal.begin(conn, row("r-bad", "failed", "r-good"))
     samples.append(conn, "r-bad", [(s.t, s.kind, s.data) for s in failing_canary()])
@@ -127,7 +126,6 @@ def test_after_a_rollout_the_report_is_written_or_quietly_skipped(project) -> No
     from bakery.cli.report import write_after_rollout
 
     conn = connect(project.db_path)
-    samples.ensure(conn)
     journal.begin(conn, row("r-good", "succeeded", None))
     conn.close()
     path = write_after_rollout(project, "r-good")

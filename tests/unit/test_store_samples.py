@@ -17,7 +17,6 @@ def _rollout(conn, rid: str) -> None:  # noqa: ANN001 - sqlite3 connection
 
 def test_append_load_thin(tmp_path: Path) -> None:
     conn = connect(tmp_path / "state.db")
-    samples.ensure(conn)
     _rollout(conn, "r1")
     _rollout(conn, "r2")
     samples.append(conn, "r1", [(0.0, "start", {"rollout_id": "r1"})])

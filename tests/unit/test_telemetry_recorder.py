@@ -49,7 +49,6 @@ def begin(db: Path, rid: str) -> None:
 def stored(db: Path, rid: str) -> list[samples.Sample]:
     conn = connect(db)
     try:
-        samples.ensure(conn)
         return samples.load(conn, rid)
     finally:
         conn.close()
