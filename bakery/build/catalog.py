@@ -12,7 +12,7 @@ from bakery.errors import UsageError
 from bakery.packages import PackageChange, diff_manifests
 from bakery.project import Project
 from bakery.store import builds, verifications
-from bakery.store.db import connect
+from bakery.store.db import open_store
 
 
 def verification_state(rec: verifications.VerificationRecord | None) -> str:
@@ -40,7 +40,7 @@ def _engine_facts(image_id: str) -> tuple[int | None, list[str]]:
 
 def image_rows(project: Project, names: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     """One row per build (newest first per name), with engine facts and verification state."""
-    conn = connect(project.db_path)
+    conn = open_store(project)
     try:
         rows = []
         for rec in builds.all_builds(conn):
@@ -64,7 +64,7 @@ def image_rows(project: Project, names: tuple[str, ...] = ()) -> list[dict[str, 
 def diff_builds(project: Project, name: str, old: str, new: str
                 ) -> tuple[builds.BuildRecord, builds.BuildRecord, list[PackageChange]]:
     """The two builds (each a version or fp-<fingerprint prefix>) and their package changes."""
-    conn = connect(project.db_path)
+    conn = open_store(project)
     try:
         found = []
         for ref in (old, new):

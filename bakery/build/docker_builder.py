@@ -32,7 +32,7 @@ from bakery.errors import BuildError
 from bakery.packages import Package, parse_dpkg_status
 from bakery.project import Project
 from bakery.store import builds
-from bakery.store.db import connect
+from bakery.store.db import open_store
 
 # on_event(kind, text): kind is "step" (a new Dockerfile step), "log" (output) or "info".
 EventSink = Callable[[str, str], None]
@@ -182,7 +182,7 @@ def finish(project: Project, prepared: PreparedBuild, image_id: str, up_to_date:
     if not up_to_date:
         emit("step", "tagging")  # also where a cancelled parallel build stops (runner)
     _tag(image_id, tags)
-    conn = connect(project.db_path)
+    conn = open_store(project)
     try:
         rec = builds.get(conn, prepared.fingerprint)
         if rec is None or rec.image_id != image_id:

@@ -11,6 +11,7 @@ import click
 from bakery.cli.app import Context, console, main, pass_context, print_json
 from bakery.errors import UsageError
 from bakery.project import Project
+from bakery.store.url import state_url
 from bakery.telemetry import stored as telemetry
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ def write_after_rollout(project: Project, rollout_id: str | None) -> Path | None
     from bakery import report as rendering
 
     try:
-        stored = telemetry.load(project.db_path, rollout_id)
+        stored = telemetry.load(state_url(project), rollout_id)
         path = rendering.write(stored, telemetry.report_path(project.state_dir, rollout_id)).html
         prune(path.parent)
         return path
@@ -67,8 +68,8 @@ def report(ctx: Context, ref: str, env: str | None, output: Path | None, no_png:
     from bakery import report as rendering
 
     project = ctx.project
-    rollout_id = telemetry.resolve(project.db_path, ref, env)
-    stored = telemetry.load(project.db_path, rollout_id)
+    rollout_id = telemetry.resolve(state_url(project), ref, env)
+    stored = telemetry.load(state_url(project), rollout_id)
     path = output or telemetry.report_path(project.state_dir, rollout_id)
     if path.suffix.lower() not in (".html", ".htm"):
         raise UsageError(f"-o {path}: the report is an HTML page; name it *.html")

@@ -26,7 +26,8 @@ from bakery.patch.decide import FAILED, PATCHED, UP_TO_DATE, PatchResult
 from bakery.project import Project
 from bakery.rollout.service import rollout
 from bakery.store import builds, locks, patches, verifications
-from bakery.store.db import connect
+from bakery.store.db import open_store
+from bakery.store.url import state_url
 from bakery.verify.runner import verify
 
 # on_event(image name, kind, text); kind is "step", "log", "info" (as in build) or "stage".
@@ -112,7 +113,7 @@ def patch(project: Project, names: list[str] | None = None, *, refresh_bases: bo
         services = services_in(project, rollout_env)
     run = PatchRun(new_run_id())
     # One patch run at a time per project: two would pick the same patch number.
-    with locks.Held(project.db_path, PATCH_LOCK, purpose=f"bakery patch {run.run_id}",
+    with locks.Held(state_url(project), PATCH_LOCK, purpose=f"bakery patch {run.run_id}",
                     on_takeover=lambda text: emit("", "info", text)):
         _patch_all(project, defns, run, refresh_bases, rollout_env, services, emit)
     return run
@@ -128,7 +129,7 @@ def _patch_all(project: Project, defns: list[ImageDefinition], run: PatchRun, re
                 run.bases.append(refresh_base(ref))
             except BakeryError as exc:
                 base_errors[ref] = str(exc)
-    conn = connect(project.db_path)
+    conn = open_store(project)
     try:
         for defn in defns:
             result = PatchResult(defn.name, FAILED)

@@ -13,7 +13,7 @@ from bakery.errors import RolloutError, UsageError
 from bakery.project import Project
 from bakery.rollout.ports import Runtime, Sink
 from bakery.store import builds, verifications
-from bakery.store.db import connect
+from bakery.store.db import open_store
 from bakery.verify.runner import verify
 
 
@@ -24,7 +24,7 @@ def resolve_target(project: Project, defn: RolloutDefinition, image: str | None,
     if image:
         ref_name, version = names.image_ref(image)  # bad input (exit 2) before any look-up
         name = ref_name or name
-    conn = connect(project.db_path)
+    conn = open_store(project)
     try:
         found = builds.find(conn, name, version)
     finally:
@@ -44,7 +44,7 @@ def resolve_target(project: Project, defn: RolloutDefinition, image: str | None,
 
 def require_verified(project: Project, rec: builds.BuildRecord) -> None:
     """Invariant 3: no rollout uses an image that has not passed verification."""
-    conn = connect(project.db_path)
+    conn = open_store(project)
     try:
         ok = verifications.is_verified(conn, rec.fingerprint)
         last = verifications.latest(conn, rec.fingerprint)
@@ -72,7 +72,7 @@ def verified_lb_image(project: Project, emit: Sink) -> str:
     outcome = build(project, defn, on_event=lambda kind, text: emit("build", {"kind": kind, "text": text})
                     if kind == "step" else None)
     rec = outcome.record
-    conn = connect(project.db_path)
+    conn = open_store(project)
     try:
         verified = verifications.is_verified(conn, rec.fingerprint)
     finally:

@@ -35,7 +35,8 @@ from bakery.rollout.ports import Balancer, FleetSpec, HeldLock, Journal, LockFac
 from bakery.rollout.recovery import detached_live, expire_standby, reattach, recover, repair
 from bakery.store import builds, locks, samples
 from bakery.store import journal as journal_rows
-from bakery.store.db import connect
+from bakery.store.db import open_store
+from bakery.store.url import state_url
 from bakery.telemetry import recording, report_path
 
 
@@ -54,15 +55,15 @@ class Ports:
 
 def local_ports(project: Project) -> Ports:
     def holder(key: str) -> str | None:
-        conn = connect(project.db_path)
+        conn = open_store(project)
         try:
             info = locks.get(conn, key)
         finally:
             conn.close()
-        return locks.describe_with_state(info) if info else None
+        return locks.describe_with_state(info, conn) if info else None
 
-    return Ports(runtime=LocalRuntime(), balancer=HAProxy, journal=lambda: open_journal(project.db_path),
-                 lock=store_lock(project.db_path), lb_image=lambda emit: verified_lb_image(project, emit),
+    return Ports(runtime=LocalRuntime(), balancer=HAProxy, journal=lambda: open_journal(project),
+                 lock=store_lock(project), lb_image=lambda emit: verified_lb_image(project, emit),
                  lock_holder=holder)
 
 
@@ -93,7 +94,7 @@ def reported(project: Project, defn: RolloutDefinition, lb: Balancer, emit: Sink
     report, and sent to the definition's `notify:` targets. Neither can fail or slow the run;
     a missing notification secret is refused here, before the lock and any change."""
     report = str(report_path(project.state_dir, "{rollout_id}"))
-    with recording(project.db_path, stats=lb.stats, interval=1.0,
+    with recording(state_url(project), stats=lb.stats, interval=1.0,
                    thresholds=asdict(defn.analysis) if thresholds else None) as recorder, \
             notifying(defn.notify, defn.environment, defn.service, report=report) as notifier:
         yield recorder.wrap(notifier.wrap(emit) if notifier else emit)
@@ -311,7 +312,7 @@ class Past:
 def history(project: Project, env: str | None = None, service: str | None = None, limit: int = 20,
             with_steps: bool = False) -> list[Past]:
     """Past rollouts, newest first, each with its journaled steps when asked and its report."""
-    conn = connect(project.db_path)
+    conn = open_store(project)
     try:
         rows = journal_rows.history(conn, env, service, limit)
         recorded = samples.recorded(conn, [r.id for r in rows])

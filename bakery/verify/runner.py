@@ -23,7 +23,7 @@ from bakery.engine.client import engine
 from bakery.errors import UsageError, VerifyError
 from bakery.project import Project
 from bakery.store import builds, verifications
-from bakery.store.db import connect
+from bakery.store.db import open_store
 from bakery.verify import junit
 from bakery.verify.container import Throwaway, interrupts_raise
 from bakery.verify.context import VerifyContext
@@ -81,7 +81,7 @@ def select_build(project: Project, defn: ImageDefinition, version: str | None, e
     - neither: the build of the definition as it is now, else the newest build (with a note).
     A name never built is built first (it is the definition's current version); an unknown
     old version is a UsageError: bakery cannot rebuild the past."""
-    conn = connect(project.db_path)
+    conn = open_store(project)
     try:
         if fingerprint is not None:
             record = builds.get(conn, fingerprint)
@@ -193,7 +193,7 @@ def suite(report: VerifyReport) -> junit.Suite:
 
 
 def _record(project: Project, report: VerifyReport) -> None:
-    conn = connect(project.db_path)
+    conn = open_store(project)
     try:
         verifications.record(conn, verifications.VerificationRecord(
             fingerprint=report.fingerprint, image_ref=report.image_ref, passed=report.passed,

@@ -29,7 +29,7 @@ class World:
 
     def ports(self) -> service.Ports:
         def journal_factory():
-            opened = open_journal(self.project.db_path)
+            opened = open_journal(self.project)
 
             class Wrapped:
                 def __enter__(inner):

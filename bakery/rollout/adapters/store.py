@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from bakery.model.records import RolloutRow
+from bakery.project import Project
 from bakery.store import journal, locks
-from bakery.store.db import connect
+from bakery.store.db import open_store
+from bakery.store.url import state_url
 
 
 class StoreJournal:
@@ -35,16 +36,19 @@ class StoreJournal:
 
 
 @contextmanager
-def open_journal(db_path: Path) -> Iterator[StoreJournal]:
-    conn = connect(db_path)
+def open_journal(project: Project) -> Iterator[StoreJournal]:
+    conn = open_store(project)
     try:
         yield StoreJournal(conn)
     finally:
         conn.close()
 
 
-def store_lock(db_path: Path) -> Callable[[str, str, Callable[[str], None]], locks.Held]:
-    """The ``LockFactory`` of the state store: owner, heartbeat, expiry and takeover."""
+def store_lock(project: Project) -> Callable[[str, str, Callable[[str], None]], locks.Held]:
+    """The ``LockFactory`` of the state store: owner, heartbeat, expiry and takeover (and on
+    PostgreSQL a session advisory lock that dies with its holder)."""
+    target = state_url(project)
+
     def lock(key: str, purpose: str, on_takeover: Callable[[str], None]) -> locks.Held:
-        return locks.Held(db_path, key, purpose=purpose, on_takeover=on_takeover)
+        return locks.Held(target, key, purpose=purpose, on_takeover=on_takeover)
     return lock
