@@ -1,0 +1,81 @@
+"""bakery policy: evaluate policy/*.rego over definitions and, where built, their build facts.
+
+Also the small printers that lint and build share for policy findings.
+"""
+
+from __future__ import annotations
+
+import click
+
+from bakery.cli.app import Context, console, err_console, main, pass_context, print_json
+from bakery.errors import UsageError
+from bakery.policy import rego
+from bakery.policy.evaluate import check_build, definition_inputs, findings_for, newest_build
+from bakery.policy.model import Finding, denials
+
+
+def show_findings(findings: list[Finding]) -> None:
+    """Denials on stderr in red, warnings in yellow; each one line with file:line."""
+    for finding in findings:
+        if finding.denied:
+            _line(err_console, "[red]✗ deny:[/]", finding)
+        else:
+            _line(console, "[yellow]! warn:[/]", finding)
+
+
+def _line(out, mark: str, finding: Finding) -> None:
+    out.print(mark, end=" ")
+    out.print(finding.render(), markup=False, highlight=False, soft_wrap=True)
+
+
+def raise_on_denials(findings: list[Finding], what: str) -> None:
+    """Exit 2 (bad input: the definition breaks a rule) when any finding is a denial."""
+    denied = denials(findings)
+    if denied:
+        err_console.print(f"[bold red]error:[/] {len(denied)} policy denial(s){what}",
+                          highlight=False, soft_wrap=True)
+        raise click.exceptions.Exit(2)
+
+
+@main.command()
+@click.argument("names", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable findings.")
+@pass_context
+def policy(ctx: Context, names: tuple[str, ...], as_json: bool) -> None:
+    """Evaluate policy/*.rego over image and rollout definitions; images with a build of their
+    current version are checked against the build's facts too. NAME is an image name or a
+    rollout as ENV/SERVICE (default: everything). Exit 2 on any denial; warnings pass."""
+    project = ctx.project
+    policies = rego.load(project.root)
+    if not policies:
+        raise UsageError(f"no policies: {rego.policy_dir(project.root)} holds no *.rego file")
+    wanted = list(dict.fromkeys(names)) or None
+    subjects = definition_inputs(project, wanted)
+    known = {s.subject.split(" ", 1)[1] for s in subjects}
+    if wanted and (missing := [n for n in wanted if n not in known]):
+        raise UsageError(f"nothing to check named {', '.join(missing)} (images by name, rollouts "
+                         "as ENV/SERVICE; a definition that fails `bakery lint` is not checked)")
+    findings: list[Finding] = []
+    checked = []
+    for subject in subjects:
+        doc = subject.document
+        rec = newest_build(project, doc["name"], doc["definition"]["version"]) \
+            if doc["kind"] == "image" else None
+        if rec is not None:
+            findings += check_build(project, rec, policies)
+            checked.append(f"{subject.subject} {rec.version} fp-{rec.short_fingerprint}")
+        else:
+            findings += findings_for(policies, subject)
+            checked.append(subject.subject + (" (not built: definition rules only)"
+                                              if doc["kind"] == "image" else ""))
+    if as_json:
+        print_json({"policies": sorted(policies.files), "checked": checked,
+                    "findings": [f.as_dict() for f in findings],
+                    "passed": not denials(findings)})
+    else:
+        show_findings(findings)
+        if not denials(findings):
+            console.print(f"[green]✓[/] {len(subjects)} definition(s) pass {len(policies.files)} "
+                          f"policy file(s)" + (f" ({len(findings)} warning(s))" if findings else ""),
+                          highlight=False)
+    raise_on_denials(findings, "")

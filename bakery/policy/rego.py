@@ -1,0 +1,164 @@
+"""Load policy/*.rego and evaluate it with regopy (OPA's Rego, in-process, no server).
+
+regopy prints compile errors on the process's stdout (from C++) and raises a RegoError whose
+text is an AST dump; we capture the printed report and turn it into one DefinitionError that
+names the file and line, so a syntax error is bad input (exit 2) like any other.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bakery.errors import DefinitionError
+
+PACKAGE = re.compile(r"^\s*package\s+([A-Za-z_][\w.]*)", re.MULTILINE)
+# "-- policy/x.rego:4:7" in regopy's printed error report
+WHERE = re.compile(r"^-- (.+?):(\d+):(\d+)\s*$", re.MULTILINE)
+# "(error 13:policy/x.rego|43|2" in the RegoError text: file, byte offset, length
+OFFSET = re.compile(r"\(error \d+:(.+?)\|(\d+)\|\d+")
+
+_stdout_lock = threading.Lock()
+
+
+@dataclass
+class PolicySet:
+    """The compiled policies of one project, ready to evaluate inputs."""
+
+    files: dict[str, str] = field(default_factory=dict)   # relative path -> source
+    packages: list[str] = field(default_factory=list)
+    package_files: dict[str, list[str]] = field(default_factory=dict)
+    interpreter: Any = None
+
+    def origin(self, package: str) -> str:
+        """The policy file a package lives in (the package name when it spans several files)."""
+        files = self.package_files.get(package, [])
+        return files[0] if len(files) == 1 else package
+
+    def __bool__(self) -> bool:
+        return bool(self.files)
+
+
+def policy_dir(root: Path) -> Path:
+    return root / "policy"
+
+
+def policy_files(root: Path) -> list[Path]:
+    folder = policy_dir(root)
+    if not folder.is_dir():
+        return []
+    # conftest's layout: policies, not their tests (x_test.rego) and not data files.
+    return sorted(p for p in folder.glob("*.rego") if not p.stem.endswith("_test"))
+
+
+@contextmanager
+def _captured_stdout() -> Iterator[list[str]]:
+    """Send fd 1 to a temporary file while regopy runs; yields a list that receives the text."""
+    captured: list[str] = []
+    with _stdout_lock, tempfile.TemporaryFile(mode="w+b") as sink:
+        sys.stdout.flush()
+        saved = os.dup(1)
+        os.dup2(sink.fileno(), 1)
+        try:
+            yield captured
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+            sink.seek(0)
+            captured.append(sink.read().decode("utf-8", "replace"))
+
+
+def _compile_error(rel: str, source: str, printed: str, raw: str) -> DefinitionError:
+    """One DefinitionError naming the policy file, the line and regopy's first message."""
+    line = None
+    if m := WHERE.search(printed):
+        line = int(m.group(2))
+    elif m := OFFSET.search(raw):
+        line = source.encode("utf-8")[: int(m.group(2))].count(b"\n") + 1
+    message = "Rego error"
+    lines = [x.strip() for x in printed.splitlines()]
+    if "Errors:" in lines:
+        following = lines[lines.index("Errors:") + 1:]
+        message = next((x for x in following if x), message)
+    elif m := re.search(r"\(errormsg \d+:([^)]*)\)", raw):
+        message = m.group(1)
+    return DefinitionError(rel, line, None, f"invalid Rego: {message}")
+
+
+def load(root: Path) -> PolicySet:
+    """Read and compile every policy file; raises DefinitionError (exit 2) for a bad one."""
+    paths = policy_files(root)
+    policies = PolicySet()
+    if not paths:
+        return policies
+    import regopy  # deferred: a native library, needed only when a project has policies
+
+    interpreter = regopy.Interpreter()
+    for path in paths:
+        rel = path.relative_to(root).as_posix()
+        try:
+            source = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise DefinitionError(rel, None, None, f"cannot read: {exc}") from None
+        found = PACKAGE.search(source)
+        if not found:
+            raise DefinitionError(rel, 1, None, "invalid Rego: no package declaration")
+        # Each module is compiled on its own first, so an error is pinned on its file.
+        probe = regopy.Interpreter()
+        with _captured_stdout() as printed:
+            try:
+                probe.add_module(rel, source)
+                probe.query(f"data.{found.group(1)}")
+                error = None
+            except regopy.RegoError as exc:
+                error = str(exc)
+        if error is not None:
+            raise _compile_error(rel, source, "".join(printed), error)
+        interpreter.add_module(rel, source)
+        policies.files[rel] = source
+        if found.group(1) not in policies.packages:
+            policies.packages.append(found.group(1))
+        policies.package_files.setdefault(found.group(1), []).append(rel)
+    policies.interpreter = interpreter
+    return policies
+
+
+def evaluate(policies: PolicySet, document: dict[str, Any]) -> list[tuple[str, str, Any]]:
+    """(package, rule, result) for every deny/warn-style rule that holds for ``document``."""
+    if not policies:
+        return []
+    import regopy  # deferred, see load()
+
+    out: list[tuple[str, str, Any]] = []
+    with _captured_stdout() as printed:
+        try:
+            policies.interpreter.set_input_term(json.dumps(document))
+            results = {pkg: policies.interpreter.query(f"x := data.{pkg}") for pkg in policies.packages}
+            error = None
+        except regopy.RegoError as exc:
+            results, error = {}, str(exc)
+    if error is not None:
+        first = next((x for x in "".join(printed).splitlines() if x.strip() and x != "Errors:"), error)
+        raise DefinitionError(next(iter(policies.files)), None, None,
+                              f"policy evaluation failed: {first.strip()}")
+    for pkg, output in results.items():
+        if not len(output):
+            continue
+        value = output[0].bindings.get("x")
+        if not isinstance(value, dict):
+            continue
+        for rule, items in sorted(value.items()):
+            if not isinstance(items, list | dict):
+                continue
+            for item in items if isinstance(items, list) else list(items):
+                out.append((pkg, rule, item))
+    return out
