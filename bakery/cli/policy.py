@@ -7,20 +7,25 @@ from __future__ import annotations
 
 import click
 
+from bakery.build.docker_builder import git_revision
 from bakery.cli.app import Context, console, err_console, main, pass_context, print_json
 from bakery.errors import UsageError
+from bakery.evidence.record import record_build, record_policy
 from bakery.policy import rego
 from bakery.policy.evaluate import check_build, definition_inputs, findings_for, newest_build
 from bakery.policy.model import Finding, denials
+from bakery.project import Project
+from bakery.store.builds import BuildRecord
 
 
-def show_findings(findings: list[Finding]) -> None:
-    """Denials on stderr in red, warnings in yellow; each one line with file:line."""
+def show_findings(findings: list[Finding], stderr_only: bool = False) -> None:
+    """Denials on stderr in red, warnings in yellow (on stderr too when stdout carries JSON);
+    each one line with file:line."""
     for finding in findings:
         if finding.denied:
             _line(err_console, "[red]✗ deny:[/]", finding)
         else:
-            _line(console, "[yellow]! warn:[/]", finding)
+            _line(err_console if stderr_only else console, "[yellow]! warn:[/]", finding)
 
 
 def _line(out, mark: str, finding: Finding) -> None:
@@ -79,3 +84,18 @@ def policy(ctx: Context, names: tuple[str, ...], as_json: bool) -> None:
                           f"policy file(s)" + (f" ({len(findings)} warning(s))" if findings else ""),
                           highlight=False)
     raise_on_denials(findings, "")
+
+
+def after_build(project: Project, rec: BuildRecord, builder: str = "docker",
+                stderr_only: bool = False) -> list[Finding]:
+    """Hook for `bakery build` and `bakery ci` after an image is built (or found up to date):
+    evaluate every policy against the build's facts, print the findings, and write the signed
+    provenance and policy attestations when the project has a key. Returns the findings; the
+    caller fails (exit 2) on a denial."""
+    policies = rego.load(project.root)
+    findings = check_build(project, rec, policies) if policies else []
+    show_findings(findings, stderr_only)
+    record_build(project, rec, builder=builder, revision=git_revision(project.root))
+    if policies:
+        record_policy(project, rec, [f.as_dict() for f in findings], policies.files)
+    return findings

@@ -8,10 +8,37 @@ from typing import Any
 
 from bakery.definitions import yamlsource
 from bakery.definitions.image import NAME, SECRET_NAME, SEMVER
-from bakery.definitions.spec import Duration, ListOf, Num, Obj, Str
+from bakery.definitions.spec import Bool, Duration, ListOf, Num, Obj, Str
 from bakery.definitions.yamlsource import join
 
 LISTEN = r"(\d{1,3}(\.\d{1,3}){3}|localhost|\[[0-9a-fA-F:]+\]):\d{1,5}"
+
+# --- trust (issue 16): what an environment demands of an image before a rollout changes
+# anything. A mapping so that more demands (e.g. promotion by evidence) can join it.
+REQUIRES = Obj(
+    {
+        "signed_by": ListOf(Str(pattern=NAME, pattern_hint="a key name: keys/<name>.pub"),
+                            min_items=1, unique=True,
+                            description="public keys (keys/<name>.pub) that must have signed the "
+                            "image's evidence"),
+        "verified": Bool(description="a signed verification that passed"),
+        "policy": Str(choices=("pass",), description="a signed policy result that passed"),
+    },
+    description="evidence the image must carry before this environment accepts it; checked "
+    "before any change, naming what is missing",
+)
+
+
+@dataclass(frozen=True)
+class Requirements:
+    signed_by: tuple[str, ...] = ()
+    verified: bool = False
+    policy: str | None = None
+
+    @property
+    def demands_evidence(self) -> bool:
+        return bool(self.signed_by or self.verified or self.policy)
+# --- end trust
 
 ROLLOUT_SCHEMA = Obj(
     {
@@ -66,6 +93,7 @@ ROLLOUT_SCHEMA = Obj(
                           unique=True,
                           description="secret names; values come from the environment "
                           "(BAKERY_SECRET_<NAME>) at run time"),
+        "requires": REQUIRES,  # trust (issue 16)
     },
     required=("service", "environment", "image", "port"),
     description="A bakery rollout definition (rollouts/<env>/<service>.yaml)",
@@ -112,6 +140,7 @@ class RolloutDefinition:
     canary_steps: tuple[CanaryStep, ...] = (CanaryStep(10, 10.0), CanaryStep(50, 10.0))
     analysis: Analysis = field(default_factory=Analysis)
     secrets: tuple[str, ...] = ()
+    requires: Requirements = field(default_factory=Requirements)  # trust (issue 16)
 
     @property
     def listen_host(self) -> str:
@@ -148,6 +177,7 @@ def load_rollout(path: Path, project_root: Path | None = None) -> RolloutDefinit
         image_name = data["image"]["name"]
         if not (project_root / "images" / image_name / "image.yaml").is_file():
             raise source.error("image.name", f"no image definition named {image_name!r} under images/")
+    requires = _requires(data.get("requires", {}), source, project_root)  # trust (issue 16)
     health = HealthSpec(**data.get("health", {}))
     bg = strategy.get("blue_green", {})
     return RolloutDefinition(
@@ -159,4 +189,19 @@ def load_rollout(path: Path, project_root: Path | None = None) -> RolloutDefinit
         canary_steps=steps or RolloutDefinition.canary_steps,
         analysis=Analysis(**strategy.get("analysis", {})),
         secrets=tuple(data.get("secrets", [])),
+        requires=requires,
     )
+
+
+def _requires(data: dict[str, Any], source: yamlsource.Source,
+              project_root: Path | None) -> Requirements:
+    """trust (issue 16): a signed_by key must be one of the project's keys/<name>.pub."""
+    signed_by = tuple(data.get("signed_by", ()))
+    if project_root is not None:
+        for index, key in enumerate(signed_by):
+            if not (project_root / "keys" / f"{key}.pub").is_file():
+                raise source.error(join("requires.signed_by", index),
+                                   f"no public key keys/{key}.pub in the project "
+                                   "(create one with `bakery keys init --name NAME`)")
+    return Requirements(signed_by=signed_by, verified=data.get("verified", False),
+                        policy=data.get("policy"))
