@@ -2,6 +2,8 @@
 # Images bakery runs itself (the load balancer) are not served by a rollout.
 package bakery.no_root
 
+# (Messages are joined with concat: regopy's sprintf quotes a %s made by concat.)
+
 is_root(user) if user in {"root", "0"}
 
 is_root(user) if startswith(user, "root:")
@@ -9,7 +11,7 @@ is_root(user) if startswith(user, "root:")
 is_root(user) if startswith(user, "0:")
 
 deny contains {
-	"msg": sprintf("runs as root but is served by %s; set user: to an unprivileged user", [concat(", ", input.served_by)]),
+	"msg": concat("", ["runs as root but is served by ", concat(", ", input.served_by), "; set user: to an unprivileged user"]),
 	"key": "user",
 } if {
 	input.kind == "image"
@@ -18,7 +20,7 @@ deny contains {
 }
 
 # The built image's configured user, in case the definition and the image disagree.
-deny contains sprintf("the built image runs as %s but is served by %s", [input.build.user, concat(", ", input.served_by)]) if {
+deny contains concat("", ["the built image runs as ", input.build.user, " but is served by ", concat(", ", input.served_by)]) if {
 	input.kind == "image"
 	count(input.served_by) > 0
 	not is_root(object.get(input.definition, "user", "root"))

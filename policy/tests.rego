@@ -2,7 +2,7 @@
 package bakery.tests
 
 deny contains {
-	"msg": sprintf("is served by %s but has no tests under images/%s/tests/test_*.py", [concat(", ", input.served_by), input.name]),
+	"msg": concat("", ["is served by ", concat(", ", input.served_by), " but has no tests under images/", input.name, "/tests/test_*.py"]),
 	"key": "name",
 } if {
 	input.kind == "image"

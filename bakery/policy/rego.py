@@ -146,6 +146,9 @@ def evaluate(policies: PolicySet, document: dict[str, Any]) -> list[tuple[str, s
             error = None
         except regopy.RegoError as exc:
             results, error = {}, str(exc)
+        except ValueError as exc:
+            # regopy renders results as JSON text; a string it failed to escape breaks it.
+            results, error = {}, f"unreadable result from the Rego engine ({exc})"
     if error is not None:
         first = next((x for x in "".join(printed).splitlines() if x.strip() and x != "Errors:"), error)
         raise DefinitionError(next(iter(policies.files)), None, None,
