@@ -68,6 +68,10 @@ def engine_digest(tag: str) -> str | None:
         return engine().images.get(tag).id
     except docker.errors.ImageNotFound:
         return None
+    except docker.errors.APIError as exc:
+        if exc.status_code == 400:  # not a valid reference: no such image either
+            return None
+        raise EngineError(f"cannot look up {tag}: {exc}") from exc
     except docker.errors.DockerException as exc:
         raise EngineError(f"cannot look up {tag}: {exc}") from exc
 
@@ -85,7 +89,8 @@ def verify(project: Project, name: str, version: str | None = None,
     on_engine: dict[str, str | None] = {}
     for path in paths:
         checked = envelopes.check(path, keys)
-        for tag, digest in checked.digests():
+        # An envelope whose signature fails says nothing trustworthy: its subjects are not looked up.
+        for tag, digest in checked.digests() if not checked.problems else []:
             if tag not in on_engine:
                 on_engine[tag] = engine_digest(tag)
             actual = on_engine[tag]
