@@ -12,10 +12,17 @@ from bakery.cli.app import Context, console, err_console, main, pass_context, pr
 from bakery.errors import UsageError
 from bakery.evidence.record import record_build, record_policy
 from bakery.policy import rego
-from bakery.policy.evaluate import check_build, definition_inputs, findings_for, newest_build
+from bakery.policy.evaluate import (
+    check_build,
+    check_definitions,
+    definition_inputs,
+    findings_for,
+    newest_build,
+)
 from bakery.policy.model import Finding, denials
 from bakery.project import Project
 from bakery.store.builds import BuildRecord
+from bakery.verify.model import ERROR, CheckResult
 
 
 def show_findings(findings: list[Finding], stderr_only: bool = False) -> None:
@@ -99,3 +106,24 @@ def after_build(project: Project, rec: BuildRecord, builder: str = "docker",
     if policies:
         record_policy(project, rec, [f.as_dict() for f in findings], policies.files)
     return findings
+
+
+# --- Hooks for `bakery ci` (bakery/cli/verify.py, wired by the lead; see docs/trust.md) ---
+
+def ci_lint_cases(project: Project) -> list[CheckResult]:
+    """After ``cimod.lint``: the definition rules; warnings print, each denial is a failing
+    case (group "policy") in the lint suite."""
+    findings = check_definitions(project)
+    show_findings(findings)
+    return [CheckResult(f"policy {f.location()}", False, 0.0, f.render(), outcome=ERROR,
+                        group="policy") for f in denials(findings)]
+
+
+def ci_build_case(project: Project, rec: BuildRecord) -> CheckResult | None:
+    """After each successful build in ci: policies on the build's facts plus signed provenance
+    and policy evidence (after_build); a failing case (group "policy") when anything is denied."""
+    denied = denials(after_build(project, rec))
+    if not denied:
+        return None
+    return CheckResult(f"policy {rec.name}", False, 0.0, "\n".join(f.render() for f in denied),
+                       outcome=ERROR, group="policy")

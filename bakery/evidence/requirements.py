@@ -7,7 +7,7 @@ files; the build record says which image (digest) is about to run.
 from __future__ import annotations
 
 from bakery.definitions.rollout import RolloutDefinition
-from bakery.errors import BakeryError
+from bakery.errors import BakeryError, RolloutError
 from bakery.evidence import envelopes
 from bakery.evidence.keys import PublicKey, project_keys
 from bakery.project import Project
@@ -83,3 +83,11 @@ def check_requirements(project: Project, defn: RolloutDefinition, rec: BuildReco
             denied = [d.get("message", "") for d in env.predicate.get("denials") or []]
             missing.append(f"policy pass for {where}: denied ({'; '.join(denied)})")
     return missing
+
+
+def require_evidence(project: Project, defn: RolloutDefinition, rec: BuildRecord) -> None:
+    """Hook for the rollout, before any change: raise RolloutError naming what is missing."""
+    missing = check_requirements(project, defn, rec)
+    if missing:
+        raise RolloutError(f"{defn.environment} requires evidence that {rec.name} {rec.version} "
+                           f"(fp-{rec.fingerprint[:12]}) lacks: " + "; ".join(missing))

@@ -19,7 +19,7 @@ import bakery.cli.evidence  # noqa: F401 - registers keys/evidence (until bakery
 import bakery.cli.policy  # noqa: F401
 from bakery.build.docker_builder import build
 from bakery.cli.app import main
-from bakery.cli.policy import after_build
+from bakery.cli.policy import ci_build_case
 from bakery.engine.client import engine
 from bakery.evidence.record import record_latest_verification, record_rollout
 from bakery.evidence.requirements import check_requirements
@@ -165,6 +165,8 @@ def test_a_denial_on_build_facts_fails_the_build_with_exit_2(trust):
     defn = project.load_rollout("production", name)
     rec = build(project, project.load_image(name)).record
     assert any("denied (bigger than 1 MB)" in m for m in check_requirements(project, defn, rec))
+    # bakery ci's hook gives the same verdict as a failing case
+    case = ci_build_case(project, rec)
+    assert case is not None and not case.passed and "bigger than 1 MB" in case.message
     # lint sees definitions only: a rule on build facts is undefined there
     assert cli(project.root, "lint").exit_code == 0
-    assert after_build  # the hook bakery ci calls (see docs/trust.md)

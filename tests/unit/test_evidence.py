@@ -16,10 +16,10 @@ import bakery.cli  # noqa: F401 - registers the commands
 import bakery.cli.evidence  # noqa: F401 - registers keys/evidence (until bakery.cli imports it)
 from bakery.cli.app import main
 from bakery.definitions.rollout import load_rollout
-from bakery.errors import DefinitionError
+from bakery.errors import DefinitionError, RolloutError
 from bakery.evidence import envelopes, record, statements
 from bakery.evidence.keys import init_key, load_public, load_signer, project_keys
-from bakery.evidence.requirements import check_requirements
+from bakery.evidence.requirements import check_requirements, require_evidence
 from bakery.packages import Package
 from bakery.project import Project
 from bakery.store.builds import BuildRecord
@@ -187,6 +187,9 @@ def test_requires_refuses_an_image_lacking_evidence_and_names_each_missing_item(
                                  "no provenance attestation")
     assert "a signed verification of web 1.0.0" in missing[1]
     assert "a signed policy result for web 1.0.0" in missing[2]
+    with pytest.raises(RolloutError, match=r"production requires evidence that web 1.0.0 "
+                                           r"\(fp-ffffffffffff\) lacks: signed provenance"):
+        require_evidence(keyed, defn, REC)
 
 
 def test_requires_accepts_an_image_with_evidence_and_catches_failed_or_foreign_evidence(keyed):

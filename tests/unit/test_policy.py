@@ -201,3 +201,12 @@ def test_conftest_rule_names_and_structured_messages():
     assert split_result("plain") == ("plain", None)
     assert split_result({"msg": "m", "key": "user"}) == ("m", "user")
     assert split_result({"msg": "m", "key": ""}) == ("m", None)
+
+
+def test_ci_lint_cases_turn_each_denial_into_a_failing_case(root):
+    from bakery.cli.policy import ci_lint_cases
+
+    assert ci_lint_cases(Project(root)) == []
+    edit(root / "images/web/image.yaml", "user: www-data", "user: root")
+    [case] = ci_lint_cases(Project(root))
+    assert not case.passed and case.group == "policy" and "runs as root" in case.message
