@@ -38,6 +38,7 @@ class PolicySet:
     packages: list[str] = field(default_factory=list)
     package_files: dict[str, list[str]] = field(default_factory=dict)
     interpreter: Any = None
+    bundle: Any = None
 
     def origin(self, package: str) -> str:
         """The policy file a package lives in (the package name when it spans several files)."""
@@ -77,13 +78,15 @@ def _captured_stdout() -> Iterator[list[str]]:
             captured.append(sink.read().decode("utf-8", "replace"))
 
 
-def _compile_error(rel: str, source: str, printed: str, raw: str) -> DefinitionError:
+def _compile_error(files: dict[str, str], fallback: str, printed: str,
+                   raw: str) -> DefinitionError:
     """One DefinitionError naming the policy file, the line and regopy's first message."""
-    line = None
+    rel, line = fallback, None
     if m := WHERE.search(printed):
-        line = int(m.group(2))
+        rel, line = m.group(1), int(m.group(2))
     elif m := OFFSET.search(raw):
-        line = source.encode("utf-8")[: int(m.group(2))].count(b"\n") + 1
+        rel = m.group(1) if m.group(1) in files else fallback
+        line = files.get(rel, "").encode("utf-8")[: int(m.group(2))].count(b"\n") + 1
     message = "Rego error"
     lines = [x.strip() for x in printed.splitlines()]
     if "Errors:" in lines:
@@ -94,8 +97,16 @@ def _compile_error(rel: str, source: str, printed: str, raw: str) -> DefinitionE
     return DefinitionError(rel, line, None, f"invalid Rego: {message}")
 
 
+def _query(packages: list[str]) -> str:
+    """One query binding every package (p0 := data.a; p1 := data.b): one compilation."""
+    return "; ".join(f"p{index} := data.{pkg}" for index, pkg in enumerate(packages))
+
+
 def load(root: Path) -> PolicySet:
-    """Read and compile every policy file; raises DefinitionError (exit 2) for a bad one."""
+    """Read and compile every policy file; raises DefinitionError (exit 2) for a bad one.
+
+    The modules and one query over all packages are compiled once into a bundle, which
+    each input is then evaluated against (rego-cpp would recompile on every plain query)."""
     paths = policy_files(root)
     policies = PolicySet()
     if not paths:
@@ -112,22 +123,26 @@ def load(root: Path) -> PolicySet:
         found = PACKAGE.search(source)
         if not found:
             raise DefinitionError(rel, 1, None, "invalid Rego: no package declaration")
-        # Each module is compiled on its own first, so an error is pinned on its file.
-        probe = regopy.Interpreter()
+        policies.files[rel] = source
         with _captured_stdout() as printed:
             try:
-                probe.add_module(rel, source)
-                probe.query(f"data.{found.group(1)}")
+                interpreter.add_module(rel, source)
                 error = None
             except regopy.RegoError as exc:
                 error = str(exc)
         if error is not None:
-            raise _compile_error(rel, source, "".join(printed), error)
-        interpreter.add_module(rel, source)
-        policies.files[rel] = source
+            raise _compile_error(policies.files, rel, "".join(printed), error)
         if found.group(1) not in policies.packages:
             policies.packages.append(found.group(1))
         policies.package_files.setdefault(found.group(1), []).append(rel)
+    with _captured_stdout() as printed:
+        try:
+            policies.bundle = interpreter.build(_query(policies.packages), [])
+            error = None
+        except regopy.RegoError as exc:
+            error = str(exc)
+    if error is not None:
+        raise _compile_error(policies.files, next(iter(policies.files)), "".join(printed), error)
     policies.interpreter = interpreter
     return policies
 
@@ -142,21 +157,20 @@ def evaluate(policies: PolicySet, document: dict[str, Any]) -> list[tuple[str, s
     with _captured_stdout() as printed:
         try:
             policies.interpreter.set_input_term(json.dumps(document))
-            results = {pkg: policies.interpreter.query(f"x := data.{pkg}") for pkg in policies.packages}
+            output = policies.interpreter.query_bundle(policies.bundle)
             error = None
         except regopy.RegoError as exc:
-            results, error = {}, str(exc)
+            output, error = None, str(exc)
         except ValueError as exc:
             # regopy renders results as JSON text; a string it failed to escape breaks it.
-            results, error = {}, f"unreadable result from the Rego engine ({exc})"
+            output, error = None, f"unreadable result from the Rego engine ({exc})"
     if error is not None:
         first = next((x for x in "".join(printed).splitlines() if x.strip() and x != "Errors:"), error)
         raise DefinitionError(next(iter(policies.files)), None, None,
                               f"policy evaluation failed: {first.strip()}")
-    for pkg, output in results.items():
-        if not len(output):
-            continue
-        value = output[0].bindings.get("x")
+    bindings = output[0].bindings if output is not None and len(output) else {}
+    for index, pkg in enumerate(policies.packages):
+        value = bindings.get(f"p{index}")
         if not isinstance(value, dict):
             continue
         for rule, items in sorted(value.items()):
