@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
 
 from bakery.cli.app import Context, console, err_console, main, pass_context, print_json
+from bakery.definitions.image import NAME
 from bakery.errors import UsageError
 from bakery.evidence import keys as keymod
 from bakery.evidence import verify as evmod
@@ -32,6 +34,14 @@ def keys_init(ctx: Context, name: str) -> None:
                   f"{private} (mode 0600, keep it out of the repository)", highlight=False)
 
 
+def image_ref(ref: str) -> tuple[str, str | None]:
+    """NAME[:VERSION] where NAME is an image name (it becomes a folder under the artifacts)."""
+    name, version = parse_ref(ref)
+    if not re.fullmatch(NAME, name):
+        raise UsageError(f"{ref!r}: {name!r} is not an image name (lowercase letters, digits, dashes)")
+    return name, version
+
+
 @main.group()
 def evidence() -> None:
     """Signed in-toto evidence per image version (provenance, verification, policy, rollouts)."""
@@ -44,7 +54,7 @@ def evidence() -> None:
 @pass_context
 def evidence_export(ctx: Context, ref: str, out: Path | None) -> None:
     """Write every envelope of NAME:VERSION to one bundle (JSON Lines, one DSSE envelope a line)."""
-    name, version = parse_ref(ref)
+    name, version = image_ref(ref)
     if version is None:
         raise UsageError(f"{ref!r}: expected NAME:VERSION")
     path, count = evmod.export(ctx.project, name, version,
@@ -61,7 +71,7 @@ def evidence_export(ctx: Context, ref: str, out: Path | None) -> None:
 def evidence_verify(ctx: Context, ref: str, key_path: Path | None, as_json: bool) -> None:
     """Check every signature of the image's evidence and that each subject digest is the image
     the engine holds under that tag. Exit 1 naming each problem."""
-    name, version = parse_ref(ref)
+    name, version = image_ref(ref)
     report = evmod.verify(ctx.project, name, version, key_path)
     if as_json:
         print_json(report.as_dict())

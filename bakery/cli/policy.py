@@ -10,6 +10,7 @@ import click
 from bakery.build.docker_builder import git_revision
 from bakery.cli.app import Context, console, err_console, main, pass_context, print_json
 from bakery.errors import UsageError
+from bakery.evidence.keys import private_dir, project_keys
 from bakery.evidence.record import record_build, record_policy
 from bakery.policy import rego
 from bakery.policy.evaluate import (
@@ -102,9 +103,14 @@ def after_build(project: Project, rec: BuildRecord, builder: str = "docker",
     policies = rego.load(project.root)
     findings = check_build(project, rec, policies) if policies else []
     show_findings(findings, stderr_only)
-    record_build(project, rec, builder=builder, revision=git_revision(project.root))
+    written = record_build(project, rec, builder=builder, revision=git_revision(project.root))
     if policies:
         record_policy(project, rec, [f.as_dict() for f in findings], policies.files)
+    if written is None and project_keys(project):
+        err_console.print("[yellow]! no evidence signed:[/] no private key at hand for "
+                          f"{', '.join(f'keys/{k}.pub' for k in project_keys(project))} "
+                          f"(looked in $BAKERY_SIGNING_KEY and {private_dir()})",
+                          highlight=False, soft_wrap=True)
     return findings
 
 

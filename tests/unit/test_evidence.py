@@ -242,3 +242,9 @@ def test_export_writes_one_bundle_line_per_envelope(keyed, tmp_path):
     missing = CliRunner().invoke(main, ["--project", str(keyed.root), "evidence", "export", "lb:1.0.0"])
     assert missing.exit_code == 2 and "no evidence for lb 1.0.0" in missing.output
     assert os.environ.get("BAKERY_SIGNING_KEY") is None
+
+
+@pytest.mark.parametrize("ref", ["../etc:1.0.0", "Web:1.0.0", "web:one"])
+def test_evidence_refs_are_image_names_and_versions(keyed, ref):
+    result = CliRunner().invoke(main, ["--project", str(keyed.root), "evidence", "export", ref])
+    assert result.exit_code == 2 and ref in result.output
