@@ -24,7 +24,7 @@ from bakery.store.db import connect
 
 def findings_for(policies: rego.PolicySet, subject: PolicyInput) -> list[Finding]:
     out = []
-    for package, rule, result in rego.evaluate(policies, subject.document):
+    for package, rule, result in rego.evaluate(policies, subject.document, subject.subject):
         level = level_of(rule)
         if level is None:
             continue

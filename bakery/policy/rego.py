@@ -147,28 +147,52 @@ def load(root: Path) -> PolicySet:
     return policies
 
 
-def evaluate(policies: PolicySet, document: dict[str, Any]) -> list[tuple[str, str, Any]]:
-    """(package, rule, result) for every deny/warn-style rule that holds for ``document``."""
+def _run(policies: PolicySet, document: dict[str, Any]) -> str:
+    """The bundle's result for ``document`` as regopy's text: JSON, or an ``(error …)`` tree.
+
+    Read through regopy's C-API wrapper (its public ``rego_shared`` module) rather than
+    ``Interpreter.query_bundle``, whose Output parses the text itself and loses the error."""
+    from regopy import rego_shared  # deferred, see load()
+
+    policies.interpreter.set_input_term(json.dumps(document))
+    impl = rego_shared.rego_bundle_query(policies.interpreter._impl, policies.bundle._impl)  # noqa: SLF001
+    try:
+        return rego_shared.rego_output_string(impl)
+    finally:
+        rego_shared.rego_free_output(impl)
+
+
+def evaluate(policies: PolicySet, document: dict[str, Any],
+             subject: str = "the input") -> list[tuple[str, str, Any]]:
+    """(package, rule, result) for every deny/warn-style rule that holds for ``document``.
+
+    A rule that fails at run time (an unknown function, a conflict) is bad input too: exit 2
+    naming the policies and regopy's message (run-time errors carry no line)."""
     if not policies:
         return []
     import regopy  # deferred, see load()
 
-    out: list[tuple[str, str, Any]] = []
-    with _captured_stdout() as printed:
+    with _captured_stdout():
         try:
-            policies.interpreter.set_input_term(json.dumps(document))
-            output = policies.interpreter.query_bundle(policies.bundle)
-            error = None
+            text = _run(policies, document)
         except regopy.RegoError as exc:
-            output, error = None, str(exc)
-        except ValueError as exc:
-            # regopy renders results as JSON text; a string it failed to escape breaks it.
-            output, error = None, f"unreadable result from the Rego engine ({exc})"
-    if error is not None:
-        first = next((x for x in "".join(printed).splitlines() if x.strip() and x != "Errors:"), error)
-        raise DefinitionError(next(iter(policies.files)), None, None,
-                              f"policy evaluation failed: {first.strip()}")
-    bindings = output[0].bindings if output is not None and len(output) else {}
+            text = f"(error (errormsg 0:{exc}))"
+    where = "policy/*.rego" if len(policies.files) > 1 else next(iter(policies.files))
+    if text.startswith("(error"):
+        m = re.search(r"\(errormsg \d+:([^\n]*?)\)?\n", text + "\n")
+        raise DefinitionError(where, None, None, f"evaluating {subject} failed: "
+                              + (m.group(1).strip() if m else text.strip()[:200]))
+    if text.strip() == "undefined":
+        return []
+    try:
+        result = json.loads(text)
+    except ValueError:
+        # rego-cpp writes strings unescaped; a message holding a quote breaks the JSON.
+        raise DefinitionError(where, None, None, f"evaluating {subject} gave an unreadable result "
+                              "(a message with a double quote in it?): " + text[:200]) from None
+    first = result[0] if isinstance(result, list) and result else result
+    bindings = first.get("bindings", {}) if isinstance(first, dict) else {}
+    out: list[tuple[str, str, Any]] = []
     for index, pkg in enumerate(policies.packages):
         value = bindings.get(f"p{index}")
         if not isinstance(value, dict):

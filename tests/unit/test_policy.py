@@ -210,3 +210,11 @@ def test_ci_lint_cases_turn_each_denial_into_a_failing_case(root):
     edit(root / "images/web/image.yaml", "user: www-data", "user: root")
     [case] = ci_lint_cases(Project(root))
     assert not case.passed and case.group == "policy" and "runs as root" in case.message
+
+
+def test_a_rule_failing_at_run_time_is_exit_2_naming_what_was_evaluated(root):
+    (root / "policy/odd.rego").write_text(
+        "package bakery.odd\n\ndeny contains msg if {\n\tmsg := \"x\"\n\tinput.nope(1)\n}\n")
+    result = run(root, "policy", "lb")
+    assert result.exit_code == 2
+    assert "policy/*.rego: evaluating image lb failed: Function not found: input.nope" in result.output
