@@ -76,7 +76,8 @@ def policy(ctx: Context, names: tuple[str, ...], as_json: bool) -> None:
             if doc["kind"] == "image" else None
         if rec is not None:
             findings += check_build(project, rec, policies)
-            checked.append(f"{subject.subject} {rec.version} fp-{rec.short_fingerprint}")
+            checked.append(f"{subject.subject} {rec.version} fp-{rec.short_fingerprint} "
+                           "(definition and build facts)")
         else:
             findings += findings_for(policies, subject)
             checked.append(subject.subject + (" (not built: definition rules only)"
@@ -86,6 +87,8 @@ def policy(ctx: Context, names: tuple[str, ...], as_json: bool) -> None:
                     "findings": [f.as_dict() for f in findings],
                     "passed": not denials(findings)})
     else:
+        for line in checked:
+            console.print(f"[cyan]»[/] {line}", highlight=False, soft_wrap=True)
         show_findings(findings)
         if not denials(findings):
             console.print(f"[green]✓[/] {len(subjects)} definition(s) pass {len(policies.files)} "

@@ -165,6 +165,10 @@ def test_a_denial_on_build_facts_fails_the_build_with_exit_2(trust):
     defn = project.load_rollout("production", name)
     rec = build(project, project.load_image(name)).record
     assert any("denied (bigger than 1 MB)" in m for m in check_requirements(project, defn, rec))
+    # `bakery policy NAME` checks the newest build of the current version the same way
+    checked = cli(project.root, "policy", name)
+    assert checked.exit_code == 2 and "(definition and build facts)" in checked.output
+    assert "bigger than 1 MB" in checked.output
     # bakery ci's hook gives the same verdict as a failing case
     case = ci_build_case(project, rec)
     assert case is not None and not case.passed and "bigger than 1 MB" in case.message
