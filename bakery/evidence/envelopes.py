@@ -78,6 +78,7 @@ class Checked:
 
 def check(path: Path, keys: list[PublicKey]) -> Checked:
     """Parse an envelope, check its signatures against ``keys`` and read its statement."""
+    # Deferred, as in sign(): securesystemslib loads only when evidence is read.
     from securesystemslib.dsse import Envelope
     from securesystemslib.exceptions import FormatError, UnverifiedSignatureError
 

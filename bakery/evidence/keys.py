@@ -116,6 +116,7 @@ def load_signer(project: Project) -> tuple[PublicKey, Any] | None:
     trusted = project_keys(project)
     if not trusted:
         return None
+    # Deferred, see load_public.
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
     from securesystemslib.signer import CryptoSigner
 
