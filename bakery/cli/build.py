@@ -8,6 +8,7 @@ from bakery.build import builders
 from bakery.build.progress import Progress
 from bakery.build.runner import BuildResult, build_many
 from bakery.cli.app import Context, console, err_console, main, pass_context, print_json
+from bakery.cli.policy import after_build, raise_on_denials  # trust (issue 16)
 from bakery.errors import BuildError
 
 
@@ -51,6 +52,10 @@ def build(ctx: Context, names: tuple[str, ...], build_all: bool, jobs: int, buil
                 state = "up to date" if r.outcome.up_to_date else f"built in {r.outcome.seconds:.1f}s"
                 console.print(f"[green]✓[/] {rec.name} {rec.version} fp-{rec.short_fingerprint} "
                               f"{state} ({len(rec.manifest)} packages)", highlight=False)
+    # --- trust (issue 16): policies on the build's facts; signed provenance and policy evidence
+    findings = [f for r in results if r.outcome is not None
+                for f in after_build(project, r.outcome.record, builder, stderr_only=as_json)]
+    # --- end trust
     failed = [r for r in results if r.error is not None]
     if len(failed) == 1:
         raise failed[0].error  # type: ignore[misc]
@@ -62,5 +67,4 @@ def build(ctx: Context, names: tuple[str, ...], build_all: bool, jobs: int, buil
                          + ", ".join(r.name for r in failed))
         err.exit_code = code
         raise err
-
-
+    raise_on_denials(findings, " in the built image(s)")  # trust (issue 16)

@@ -7,8 +7,10 @@ import json
 import click
 
 from bakery.cli.app import Context, console, main, pass_context, show_error
+from bakery.cli.policy import show_findings  # trust (issue 16)
 from bakery.definitions.image import IMAGE_SCHEMA
 from bakery.definitions.rollout import ROLLOUT_SCHEMA
+from bakery.policy.evaluate import check_definitions  # trust (issue 16)
 
 
 @main.command()
@@ -19,9 +21,15 @@ def lint(ctx: Context) -> None:
     failures = [r for r in results if r.error is not None]
     for result in failures:
         show_error(str(result.error), mark="[red]✗[/]")
-    if failures:
+    # --- trust (issue 16): definition rules of policy/*.rego over the valid definitions
+    findings = check_definitions(ctx.project)
+    show_findings(findings)
+    denied = [f for f in findings if f.denied]
+    # --- end trust
+    if failures or denied:
         raise click.exceptions.Exit(2)
-    console.print(f"[green]✓[/] {len(results)} definition(s) valid")
+    console.print(f"[green]✓[/] {len(results)} definition(s) valid"
+                  + (" and pass the policies" if (ctx.project.root / "policy").is_dir() else ""))
 
 
 @main.command()

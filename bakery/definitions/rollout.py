@@ -10,13 +10,40 @@ from bakery.definitions import yamlsource
 from bakery.definitions.image import SECRET_NAME, SemVer
 from bakery.definitions.names import NAME
 from bakery.definitions.secrets import secret_reason
-from bakery.definitions.spec import Duration, ListOf, Num, Obj, Str
+from bakery.definitions.spec import Bool, Duration, ListOf, Num, Obj, Str
 from bakery.definitions.text import check_strings
 from bakery.definitions.yamlsource import join
 
 NOTIFY_URL = r"[a-z][a-z0-9+.-]*://\S+"
 NOTIFY_EVENTS = ("start", "verdict", "rollback", "success", "failure")
 LISTEN = r"(\d{1,3}(\.\d{1,3}){3}|localhost|\[[0-9a-fA-F:]+\]):\d{1,5}"
+
+# --- trust (issue 16): what an environment demands of an image before a rollout changes
+# anything. A mapping so that more demands (e.g. promotion by evidence) can join it.
+REQUIRES = Obj(
+    {
+        "signed_by": ListOf(Str(pattern=NAME, pattern_hint="a key name: keys/<name>.pub"),
+                            min_items=1, unique=True,
+                            description="public keys (keys/<name>.pub) that must have signed the "
+                            "image's evidence"),
+        "verified": Bool(description="a signed verification that passed"),
+        "policy": Str(choices=("pass",), description="a signed policy result that passed"),
+    },
+    description="evidence the image must carry before this environment accepts it; checked "
+    "before any change, naming what is missing",
+)
+
+
+@dataclass(frozen=True)
+class Requirements:
+    signed_by: tuple[str, ...] = ()
+    verified: bool = False
+    policy: str | None = None
+
+    @property
+    def demands_evidence(self) -> bool:
+        return bool(self.signed_by or self.verified or self.policy)
+# --- end trust
 
 ROLLOUT_SCHEMA = Obj(
     {
@@ -88,6 +115,7 @@ ROLLOUT_SCHEMA = Obj(
             },
             description="notification targets (apprise)",
         ),
+        "requires": REQUIRES,  # trust (issue 16)
     },
     required=("service", "environment", "image", "port"),
     description="A bakery rollout definition (rollouts/<env>/<service>.yaml)",
@@ -143,6 +171,7 @@ class RolloutDefinition:
     analysis: Analysis = field(default_factory=Analysis)
     secrets: tuple[str, ...] = ()
     notify: NotifySpec = field(default_factory=NotifySpec)
+    requires: Requirements = field(default_factory=Requirements)  # trust (issue 16)
 
     @property
     def listen_host(self) -> str:
@@ -185,6 +214,7 @@ def load_rollout(path: Path, project_root: Path | None = None) -> RolloutDefinit
         if reason := secret_reason("url", url):
             raise source.error(join("notify.urls", index), f"{reason}; put the URL in a secret and name "
                                "it in notify.url_secrets")
+    requires = _requires(data.get("requires", {}), source, project_root)  # trust (issue 16)
     health = HealthSpec(**data.get("health", {}))
     bg = strategy.get("blue_green", {})
     return RolloutDefinition(
@@ -198,4 +228,19 @@ def load_rollout(path: Path, project_root: Path | None = None) -> RolloutDefinit
         secrets=tuple(data.get("secrets", [])),
         notify=NotifySpec(tuple(notify.get("urls", ())), tuple(notify.get("url_secrets", ())),
                           tuple(notify.get("events", NOTIFY_EVENTS)), notify.get("timeout", 5.0)),
+        requires=requires,
     )
+
+
+def _requires(data: dict[str, Any], source: yamlsource.Source,
+              project_root: Path | None) -> Requirements:
+    """trust (issue 16): a signed_by key must be one of the project's keys/<name>.pub."""
+    signed_by = tuple(data.get("signed_by", ()))
+    if project_root is not None:
+        for index, key in enumerate(signed_by):
+            if not (project_root / "keys" / f"{key}.pub").is_file():
+                raise source.error(join("requires.signed_by", index),
+                                   f"no public key keys/{key}.pub in the project "
+                                   "(create one with `bakery keys init --name NAME`)")
+    return Requirements(signed_by=signed_by, verified=data.get("verified", False),
+                        policy=data.get("policy"))

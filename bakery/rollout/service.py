@@ -17,7 +17,9 @@ from bakery.balancer import commands as cmd
 from bakery.balancer.haproxy import HAProxy
 from bakery.definitions.rollout import RolloutDefinition
 from bakery.engine.scope import Scope, scope_for
-from bakery.errors import RolloutError
+from bakery.errors import BakeryError, RolloutError
+from bakery.evidence.record import record_rollout
+from bakery.evidence.requirements import require_evidence
 from bakery.model.records import RolloutRow, new_id, now
 from bakery.notify import notifying
 from bakery.project import Project
@@ -115,6 +117,7 @@ def plan_rollout(project: Project, env: str, service: str, image: str | None = N
     resolve_secrets(defn)
     rec = resolve_target(project, defn, image, ports.runtime)
     require_verified(project, rec)
+    require_evidence(project, defn, rec)
     with ports.journal() as journal:
         ctx = _context(project, ports, defn, journal, quiet)
         obs = ctx.observe()
@@ -137,6 +140,7 @@ def rollout(project: Project, env: str, service: str, image: str | None = None, 
     environment = resolve_secrets(defn)
     rec = resolve_target(project, defn, image, ports.runtime)
     require_verified(project, rec)
+    require_evidence(project, defn, rec)  # what the environment demands (requires:), before any change
     target = Target(rec.name, rec.version, rec.fingerprint)
     with ports.journal() as journal:
         ctx = _context(project, ports, defn, journal, emit)
@@ -153,7 +157,28 @@ def rollout(project: Project, env: str, service: str, image: str | None = None, 
                 ports.lock(ctx.scope.lock_key, f"rollout {rec.name} {rec.version}",
                            lambda text: emit("warn", {"text": text})) as held:
             ctx.emit = emit
-            return _locked_rollout(ctx, ports, held, rec, canary, environment, serving=early.live is not None)
+            started = now()
+            serving = early.live is not None
+            outcome = _locked_rollout(ctx, ports, held, rec, canary, environment, serving)
+            if outcome.status in ("succeeded", "failed") and outcome.plan and not outcome.plan.noop:
+                attest(project, rec, defn, outcome, started, emit)
+            return outcome
+
+
+def attest(project: Project, rec: builds.BuildRecord, defn: RolloutDefinition, outcome: Outcome,
+           started: str, emit: Sink) -> None:
+    """A signed rollout attestation (environment, outcome, each verdict's numbers), when the
+    project has a signing key. Evidence is a record of what happened: failing to write it is
+    said, and changes nothing of the rollout."""
+    verdicts = [{"step": v["step"], "weight": v["weight"], "requests": v["samples"], "errors": v["errors"],
+                 "error_rate": v["error_rate"], "p99_ms": v["p99_ms"], "passed": v["outcome"] == "pass",
+                 "reason": v["summary"]} for v in outcome.verdicts]
+    try:
+        record_rollout(project, rec, defn.environment, defn.service,
+                       "promoted" if outcome.status == "succeeded" else "rolled back", started, now(),
+                       verdicts, outcome.rollout_id or "")
+    except BakeryError as exc:
+        emit("warn", {"text": f"the rollout attestation was not written: {exc}"})
 
 
 def _locked_rollout(ctx: Context, ports: Ports, held: HeldLock, rec: builds.BuildRecord, canary: bool,

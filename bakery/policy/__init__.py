@@ -1,0 +1,1 @@
+"""Policy as code: Rego files under policy/ evaluated in-process against definitions and builds."""
