@@ -330,3 +330,13 @@ def test_a_stopped_balancer_is_reported_plainly_and_brought_back_by_the_next_rol
     assert st["lb"] == "stopped" and st["live"] is None
     assert world.rollout("1.0.0").status == "noop"
     assert world.status()["lb"] == "running" and live_version(world) == "1.0.0"
+
+
+def test_an_environment_that_requires_evidence_refuses_an_image_without_it_before_any_change(world):
+    defn = world.project.rollouts_dir / "staging" / "web.yaml"
+    defn.write_text(defn.read_text() + "requires: {verified: true}\n")
+    with pytest.raises(RolloutError, match="requires evidence"):
+        world.rollout("1.0.0")
+    with pytest.raises(RolloutError, match="requires evidence"):
+        service.plan_rollout(world.project, "staging", "web", "1.0.0", ports=world.ports())
+    assert world.runtime.calls == [] and world.lb.commands == [] and world.rows() == []
