@@ -1,7 +1,7 @@
 """A real canary that passes and one that fails, recorded, reported and looked at in Chromium.
 
-The recorder and the notifier are wrapped around the real executor the way the rollout's own
-hook does it (telemetry.recording + notify.notifying around executor.rollout). The failing
+The rollout's own hook (rollout.service.reported) records and notifies; the test only watches
+the recorder and the notifier it made (a spy around the real ones). The failing
 canary's notifications go to a local receiver and to a target that accepts connections and never
 answers; the rollout must neither wait for it nor fail because of it.
 """
@@ -13,22 +13,19 @@ import re
 import shutil
 import subprocess
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import matplotlib.image
 import pytest
-from bakery.rollout.scope import scope_for
 
-import bakery.cli.report  # noqa: F401 - registers `bakery report` (until bakery.cli imports it)
-from bakery.balancer.haproxy import HAProxy
 from bakery.build.docker_builder import build
-from bakery.notify import notifying
 from bakery.notify.notifier import redact
-from bakery.rollout import executor
+from bakery.rollout import service
 from bakery.store import samples
 from bakery.store.db import connect
-from bakery.telemetry import recording, report_path
+from bakery.telemetry import report_path
 from tests.integration.rollout_support import bakery, mark_verified, scratch_project, url
 from tests.notify_support import Hanging, Receiver
 
@@ -99,30 +96,43 @@ def rp(docker_engine, base_image, tmp_path_factory):
         recs["web-1.1.0"] = build(project, project.load_image("web")).record
         for rec in recs.values():  # `bakery verify` of these definitions is tested in their own suites
             mark_verified(project, rec)
-        first = executor.rollout(project, ENV, "web", "1.0.0")
+        first = service.rollout(project, ENV, "web", "1.0.0")
         assert first.status == "succeeded", first.reason
         yield project
 
 
 def recorded_canary(project, image: str, notify_urls: list[str]):  # noqa: ANN001, ANN201
-    """One canary with the recorder and notifier around the real executor, as the rollout's hook does."""
+    """One canary through the real rollout, whose hook records and notifies; the recorder and
+    the notifier it made are handed back for the test to look at."""
     path = project.rollout_path(ENV, "web")
     text = re.sub(r"\nnotify:.*", "", path.read_text(), flags=re.S)
     if notify_urls:
         text += "\nnotify:\n  urls: [" + ", ".join(notify_urls) + "]\n  timeout: 1s\n"
     path.write_text(text)
-    defn = project.load_rollout(ENV, "web")
-    lb = HAProxy(scope_for(project, ENV, "web"), defn)
     events: list[tuple[str, dict]] = []
-    report = str(report_path(project.state_dir, "{rollout_id}"))
-    with PacedLoad(url(project, ENV)), \
-            recording(project.db_path, stats=lb.stats, interval=0.5) as rec, \
-            notifying(defn.notify, ENV, "web", report=report) as notifier:
-        sink = rec.wrap(lambda kind, data: events.append((kind, data)))
-        if notifier is not None:
-            sink = notifier.wrap(sink)
-        outcome = executor.rollout(project, ENV, "web", image, canary=True, on_event=sink)
-    return outcome, rec, notifier, events
+    made: dict[str, object] = {}
+    real_recording, real_notifying = service.recording, service.notifying
+
+    @contextmanager
+    def recording_spy(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        with real_recording(*args, **kwargs) as rec:
+            made["rec"] = rec
+            yield rec
+
+    @contextmanager
+    def notifying_spy(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        with real_notifying(*args, **kwargs) as notifier:
+            made["notifier"] = notifier
+            yield notifier
+
+    service.recording, service.notifying = recording_spy, notifying_spy
+    try:
+        with PacedLoad(url(project, ENV)):
+            outcome = service.rollout(project, ENV, "web", image, canary=True,
+                                      on_event=lambda kind, data: events.append((kind, data)))
+    finally:
+        service.recording, service.notifying = real_recording, real_notifying
+    return outcome, made["rec"], made.get("notifier"), events
 
 
 def test_reports_of_a_passing_and_a_failing_canary_as_a_person_sees_them(rp, tmp_path):
