@@ -22,6 +22,7 @@ from bakery.definitions.rollout import RolloutDefinition
 from bakery.engine.client import engine
 from bakery.engine.scope import CONFIG_LABEL, Scope
 from bakery.errors import BalancerError
+from bakery.model.events import Sink, quiet
 from bakery.model.traffic import BalancerState
 
 
@@ -130,13 +131,13 @@ class HAProxy:
                 raise BalancerError(f"cannot create network {self.scope.network}: {exc}") from exc
         return self.scope.network
 
-    def ensure(self, image_id: str, serving: bool = False, on_event=None) -> None:  # noqa: ANN001
+    def ensure(self, image_id: str, serving: bool = False, on_event: Sink | None = None) -> None:
         """Network, config and a running LB that answers on its socket. A no-op when all is there.
 
         ``serving``: some fleet holds weight. A changed config is then NOT applied (that
         would need a reload or a restart of a serving LB); the caller is told instead.
         """
-        emit = on_event or (lambda kind, text: None)
+        emit = on_event or quiet
         self.ensure_network()
         self.scope.lb_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.scope.lb_dir, 0o700)
@@ -155,8 +156,8 @@ class HAProxy:
                 change = ("the load balancer config changed" if same_listen else
                           f"listen changed to {self.defn.listen}, but the load balancer still listens on "
                           f"{published[0]}:{published[1]}")
-                emit("warn", f"{change}; the change is applied once the service is not live (bakery "
-                     "never restarts a serving load balancer)")
+                emit("warn", {"text": f"{change}; the change is applied once the service is not live "
+                              "(bakery never restarts a serving load balancer)"})
                 if self.answers():
                     return
             if current.status != "running" and same:
@@ -165,7 +166,7 @@ class HAProxy:
                 return
             current.remove(force=True)
         cfg_path.write_text(self.config_text())
-        emit("info", f"starting load balancer {self.scope.lb_container} on {self.defn.listen}")
+        emit("info", {"text": f"starting load balancer {self.scope.lb_container} on {self.defn.listen}"})
         try:
             self.client.containers.run(
                 image_id, name=self.scope.lb_container, detach=True, network=self.scope.network,

@@ -13,7 +13,6 @@ import subprocess
 import tarfile
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,13 +28,14 @@ from bakery.engine import labels
 from bakery.engine.base import ensure_base
 from bakery.engine.client import engine
 from bakery.errors import BuildError
+from bakery.model.events import Sink, quiet
 from bakery.packages import Package, parse_dpkg_status
 from bakery.project import Project
 from bakery.store import builds
 from bakery.store.db import open_store
 
-# on_event(kind, text): kind is "step" (a new Dockerfile step), "log" (output) or "info".
-EventSink = Callable[[str, str], None]
+# on_event(kind, {"text": ...}): kind is "step" (a new Dockerfile step), "log" (output) or "info".
+EventSink = Sink
 
 STEP_LINE = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
 FAILED_RUN = re.compile(r"returned a non-zero code: (\d+)")
@@ -159,7 +159,7 @@ def read_manifest(image_id: str) -> list[Package]:
 def build(project: Project, defn: ImageDefinition, on_event: EventSink | None = None,
           refresh: str | None = None, nocache: bool = False) -> BuildOutcome:
     """Build ``defn`` unless an image with its fingerprint exists; record it either way."""
-    emit = on_event or (lambda kind, text: None)
+    emit = on_event or quiet
     started = time.monotonic()
     prepared = prepare(defn, refresh)
     image_id = find_image(prepared.fingerprint, defn.name)
@@ -180,13 +180,13 @@ def finish(project: Project, prepared: PreparedBuild, image_id: str, up_to_date:
     tags = [fpmod.fingerprint_tag(defn.name, prepared.fingerprint),
             fpmod.version_tag(defn.name, defn.version)]
     if not up_to_date:
-        emit("step", "tagging")  # also where a cancelled parallel build stops (runner)
+        emit("step", {"text": "tagging"})  # also where a cancelled parallel build stops (runner)
     _tag(image_id, tags)
     conn = open_store(project)
     try:
         rec = builds.get(conn, prepared.fingerprint)
         if rec is None or rec.image_id != image_id:
-            emit("step", "reading installed packages")
+            emit("step", {"text": "reading installed packages"})
             manifest = tuple(read_manifest(image_id))
             rec = builds.BuildRecord(
                 fingerprint=prepared.fingerprint, name=defn.name, version=defn.version,
@@ -197,7 +197,7 @@ def finish(project: Project, prepared: PreparedBuild, image_id: str, up_to_date:
         # The SBOM's path names only name and version: write it again when it describes
         # another build of that version (or is missing), so it always matches the tags.
         if rec.sbom_path != str(expected) or not sbom.describes(expected, rec.fingerprint):
-            emit("step", "writing SBOM")
+            emit("step", {"text": "writing SBOM"})
             path = sbom.write_sbom(project.artifacts_dir, defn.name, defn.version,
                                    rec.fingerprint, rec.image_id, rec.manifest)
             rec = replace(rec, sbom_path=str(path))
@@ -205,7 +205,7 @@ def finish(project: Project, prepared: PreparedBuild, image_id: str, up_to_date:
     finally:
         conn.close()
     if up_to_date:
-        emit("info", f"up to date: {tags[0]}")
+        emit("info", {"text": f"up to date: {tags[0]}"})
     return BuildOutcome(rec, up_to_date, time.monotonic() - started, tags)
 
 
@@ -244,10 +244,10 @@ def _engine_build(project: Project, prepared: PreparedBuild, emit: EventSink, no
                             if labels_seen:
                                 continue
                             labels_seen, text = True, "LABEL (bakery and OCI labels)"
-                        emit("step", f"{m.group(1)}/{m.group(2)} {text}")
+                        emit("step", {"text": f"{m.group(1)}/{m.group(2)} {text}"})
                     elif line.strip() and not ENGINE_CHATTER.match(line):
                         log_tail.append(line)
-                        emit("log", line)
+                        emit("log", {"text": line})
             if "aux" in event and "ID" in event["aux"]:
                 image_id = event["aux"]["ID"]
             if "error" in event:

@@ -26,6 +26,7 @@ from bakery.build.packer_template import STEP_MARKER, render_template
 from bakery.definitions.image import ImageDefinition
 from bakery.engine.client import engine
 from bakery.errors import BakeryError, BuildError, EngineError
+from bakery.model.events import quiet
 from bakery.project import Project
 
 ARTIFACT_ID = re.compile(r"^\d*,[^,]*,artifact,0,id,(\S+)$")
@@ -107,16 +108,16 @@ class _Follower:
             if m := STEP.search(body):
                 self.step = f"Step {m.group(1)}/{m.group(2)} : {m.group(3)}"
                 self.tail.clear()
-                self.emit("step", f"{m.group(1)}/{m.group(2)} {m.group(3)}")
+                self.emit("step", {"text": f"{m.group(1)}/{m.group(2)} {m.group(3)}"})
             elif output and body.strip():
                 self.tail.append(body.strip())
-                self.emit("log", body.strip())
+                self.emit("log", {"text": body.strip()})
 
 
 def build(project: Project, defn: ImageDefinition, on_event: EventSink | None = None,
           refresh: str | None = None, nocache: bool = False) -> BuildOutcome:
     """Like docker_builder.build, through Packer. ``nocache`` changes nothing: Packer has no cache."""
-    emit = on_event or (lambda kind, text: None)
+    emit = on_event or quiet
     started = time.monotonic()
     prepared = dockerb.prepare(defn, refresh, builder="packer")
     image_id = dockerb.find_image(prepared.fingerprint, defn.name)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from rich.console import Console
 from rich.live import Live
@@ -98,7 +99,8 @@ class Progress:
             self._live.refresh()
             self._live.__exit__(None, None, None)
 
-    def __call__(self, name: str, kind: str, text: str) -> None:
+    def __call__(self, kind: str, data: dict[str, Any]) -> None:
+        name, text = data.get("image", ""), data.get("text", "")
         with self._lock:
             self.model.apply(name, kind, text, time.monotonic())
             if self.quiet or self._live is not None:

@@ -7,9 +7,9 @@ failing image does not stop the others; each result carries its outcome or its e
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import docker.errors
 import requests.exceptions
@@ -18,10 +18,12 @@ from bakery.build.builders import BuilderFn
 from bakery.build.docker_builder import BuildOutcome
 from bakery.definitions.image import ImageDefinition
 from bakery.errors import BakeryError, EngineError
+from bakery.model.events import Sink, quiet
 from bakery.project import Project
 
-# on_event(name, kind, text): kind is "start", "step", "log", "info", "done" or "failed".
-ImageEventSink = Callable[[str, str, str], None]
+# on_event(kind, {"image": name, "text": ...}): kind is "start", "step", "log", "info", "done" or
+# "failed"; the one event shape (model/events.py), with the image each event is about.
+ImageEventSink = Sink
 
 
 @dataclass
@@ -45,31 +47,34 @@ class BuildInterrupted(BakeryError):
 def build_one(project: Project, defn: ImageDefinition, builder: BuilderFn,
               on_event: ImageEventSink, nocache: bool = False,
               cancel: threading.Event | None = None) -> BuildResult:
-    def emit(kind: str, text: str) -> None:
+    def emit(kind: str, data: dict[str, Any]) -> None:
         # A builder reports every step, and once more before it tags: raising here stops a
         # cancelled build at its next event, before any tag or record is made.
         if cancel is not None and cancel.is_set():
             raise BuildInterrupted(f"{defn.name}: interrupted")
-        on_event(defn.name, kind, text)
+        on_event(kind, {"image": defn.name, **data})
 
-    emit("start", "")
+    def failed(text: str) -> None:
+        on_event("failed", {"image": defn.name, "text": text})
+
+    emit("start", {"text": ""})
     try:
         outcome = builder(project, defn, on_event=emit, nocache=nocache)
     except BakeryError as exc:
-        on_event(defn.name, "failed", str(exc).splitlines()[0])
+        failed(str(exc).splitlines()[0])
         return BuildResult(defn.name, defn.version, error=exc)
     except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
         err = EngineError(f"{defn.name}: the Docker engine failed during the build: {exc}")
-        on_event(defn.name, "failed", str(err))
+        failed(str(err))
         return BuildResult(defn.name, defn.version, error=err)
-    emit("done", "up to date" if outcome.up_to_date else f"built in {outcome.seconds:.1f}s")
+    emit("done", {"text": "up to date" if outcome.up_to_date else f"built in {outcome.seconds:.1f}s"})
     return BuildResult(defn.name, defn.version, outcome=outcome)
 
 
 def build_many(project: Project, defns: list[ImageDefinition], builder: BuilderFn, jobs: int = 1,
                on_event: ImageEventSink | None = None, nocache: bool = False) -> list[BuildResult]:
     """Results in the order of ``defns``, whatever order the builds finish in."""
-    sink = on_event or (lambda name, kind, text: None)
+    sink = on_event or quiet
     if jobs <= 1 or len(defns) <= 1:
         return [build_one(project, d, builder, sink, nocache) for d in defns]
     cancel = threading.Event()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from bakery.cli.app import Context, console, err_console, main, pass_context, print_json
@@ -32,9 +34,9 @@ def patch(ctx: Context, names: tuple[str, ...], patch_all: bool, rollout_env: st
     if rollout_env is not None:
         namecheck.env(rollout_env)  # a folder, networks and a lock are named after it
 
-    def show(name: str, kind: str, text: str) -> None:
+    def show(kind: str, data: dict[str, Any]) -> None:
         if kind in ("stage", "info"):
-            (err_console if as_json else console).print(f"[cyan]{name}[/] {text}",
+            (err_console if as_json else console).print(f"[cyan]{data['image']}[/] {data['text']}",
                                                         highlight=False, soft_wrap=True)
 
     run = run_patch(ctx.project, None if patch_all else list(names),

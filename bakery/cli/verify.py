@@ -132,8 +132,8 @@ def ci(ctx: Context, base_ref: str | None, junit_path: Path | None) -> None:
         defn = project.load_image(name)
         started = time.monotonic()
         try:
-            outcome = build_image(project, defn, on_event=lambda kind, text:
-                                  show(kind if kind == "info" else "build", text)
+            outcome = build_image(project, defn, on_event=lambda kind, data:
+                                  show(kind if kind == "info" else "build", data["text"])
                                   if kind in ("step", "info") else None)
         except BakeryError as exc:
             build_suite.cases.append(CheckResult(name, False, time.monotonic() - started, str(exc),

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 from bakery.build.docker_builder import BuildOutcome, build
 from bakery.definitions.image import ImageDefinition
 from bakery.errors import BakeryError, RolloutError, UsageError
+from bakery.model.events import Sink, quiet
 from bakery.packages import diff_manifests
 from bakery.patch import candidate, decide, versions
 from bakery.patch.bases import BaseRefresh, refresh_base
@@ -30,8 +30,9 @@ from bakery.store.db import open_store
 from bakery.store.url import state_url
 from bakery.verify.runner import verify
 
-# on_event(image name, kind, text); kind is "step", "log", "info" (as in build) or "stage".
-PatchEvents = Callable[[str, str, str], None]
+# on_event(kind, {"image": name, "text": ...}); kind is "step", "log", "info" (as in build) or
+# "stage"; the one event shape (model/events.py).
+PatchEvents = Sink
 
 
 @dataclass
@@ -104,7 +105,7 @@ def patch(project: Project, names: list[str] | None = None, *, refresh_bases: bo
           rollout_env: str | None = None, yes: bool = False,
           on_event: PatchEvents | None = None) -> PatchRun:
     """Patch ``names`` (all images when None). Bad input raises before anything changes."""
-    emit = on_event or (lambda name, kind, text: None)
+    emit = on_event or quiet
     defns = project.load_images(names)
     services: dict[str, list[str]] = {}
     if rollout_env is not None:
@@ -114,7 +115,7 @@ def patch(project: Project, names: list[str] | None = None, *, refresh_bases: bo
     run = PatchRun(new_run_id())
     # One patch run at a time per project: two would pick the same patch number.
     with locks.Held(state_url(project), PATCH_LOCK, purpose=f"bakery patch {run.run_id}",
-                    on_takeover=lambda text: emit("", "info", text)):
+                    on_takeover=lambda text: emit("info", {"image": "", "text": text})):
         _patch_all(project, defns, run, refresh_bases, rollout_env, services, emit)
     return run
 
@@ -124,7 +125,7 @@ def _patch_all(project: Project, defns: list[ImageDefinition], run: PatchRun, re
     base_errors: dict[str, str] = {}
     if refresh_bases:
         for ref in sorted({d.base for d in defns}):
-            emit(ref, "stage", "refreshing base")
+            emit("stage", {"image": ref, "text": "refreshing base"})
             try:
                 run.bases.append(refresh_base(ref))
             except BakeryError as exc:
@@ -171,10 +172,10 @@ def _patch_one(project: Project, conn: Any, defn: ImageDefinition, run_id: str,
                       f"built; build it (with a new version) before patching")
     new_version = versions.next_patch_version(
         defn.version, [r.version for r in records] + patches.versions(conn, defn.name))
-    emit(defn.name, "stage", f"rebuilding as {new_version} with refreshed packages")
+    emit("stage", {"image": defn.name, "text": f"rebuilding as {new_version} with refreshed packages"})
     try:
         outcome = build(project, dataclasses.replace(defn, version=new_version),
-                        on_event=lambda kind, text: emit(defn.name, kind, text), refresh=run_id)
+                        on_event=lambda kind, data: emit(kind, {"image": defn.name, **data}), refresh=run_id)
     except BakeryError as exc:
         raise _Failed("build", str(exc)) from exc
     changes = diff_manifests(list(baseline.manifest), list(outcome.record.manifest))
@@ -184,7 +185,7 @@ def _patch_one(project: Project, conn: Any, defn: ImageDefinition, run_id: str,
         return
     result.new_version, result.new_fingerprint = new_version, outcome.record.fingerprint
     result.changes = decide.change_dicts(changes)
-    emit(defn.name, "stage", f"{len(changes)} package change(s); verifying {new_version}")
+    emit("stage", {"image": defn.name, "text": f"{len(changes)} package change(s); verifying {new_version}"})
     _verify(project, defn.name, new_version, outcome, result)
     result.status = PATCHED
 
@@ -212,7 +213,8 @@ def _rollout(project: Project, name: str, service_names: list[str], env: str, re
              emit: PatchEvents) -> None:
     result.rollout = []
     for service in service_names:
-        emit(name, "stage", f"rolling {result.new_version} out to {env}/{service} (canary)")
+        text = f"rolling {result.new_version} out to {env}/{service} (canary)"
+        emit("stage", {"image": name, "text": text})
         entry: dict[str, Any] = {"env": env, "service": service, "version": result.new_version}
         try:
             entry["result"] = _jsonable(roll_out_patched(project, service, env, name, result.new_version))

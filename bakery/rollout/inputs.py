@@ -69,7 +69,7 @@ def verified_lb_image(project: Project, emit: Sink) -> str:
     """The load balancer's image, built on demand and, like every image that serves traffic,
     verified before use (invariant 3); a verification already recorded is not repeated."""
     defn = project.load_image("lb")
-    outcome = build(project, defn, on_event=lambda kind, text: emit("build", {"kind": kind, "text": text})
+    outcome = build(project, defn, on_event=lambda kind, data: emit("build", {"kind": kind, **data})
                     if kind == "step" else None)
     rec = outcome.record
     conn = open_store(project)

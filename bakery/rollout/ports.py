@@ -15,17 +15,12 @@ from typing import Any, Protocol
 
 from bakery.balancer.commands import ServerStat
 from bakery.engine.scope import Scope
+from bakery.model.events import Sink, quiet
 from bakery.model.fleet import Fleet
 from bakery.model.records import RolloutRow
 from bakery.model.traffic import BalancerState
 
-Sink = Callable[[str, dict[str, Any]], None]
-"""Progress events: ``sink(kind, data)``; the one callback shape of the rollout."""
-
-
-def quiet(kind: str, data: dict[str, Any]) -> None:
-    return None
-
+__all__ = ["Sink", "quiet"]  # the event shape, re-exported for the rollout core
 
 @dataclass(frozen=True)
 class FleetSpec:

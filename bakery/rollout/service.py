@@ -188,7 +188,7 @@ def _locked_rollout(ctx: Context, ports: Ports, held: HeldLock, rec: builds.Buil
     env, service = defn.environment, defn.service
     target = Target(rec.name, rec.version, rec.fingerprint)
     ctx.lb.ensure(ports.lb_image(emit), serving=serving,
-                  on_event=lambda kind, text: emit(kind, {"text": text}))
+                  on_event=emit)
     recover(ctx, held)
     reattach(ctx, held)
     obs = ctx.observe()
@@ -256,7 +256,7 @@ def rollback(project: Project, env: str, service: str, on_event: Sink | None = N
                 # Stopped with the engine: start it again (it serves nothing while stopped); the
                 # live fleet is then put back by reattach below.
                 ctx.lb.ensure(state.image_id or "", serving=False,
-                              on_event=lambda kind, text: emit(kind, {"text": text}))
+                              on_event=emit)
             finished = [row for row, decision in recover(ctx, held)
                         if row.kind == "rollback" and decision == "promote"]
             if finished:

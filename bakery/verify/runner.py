@@ -105,7 +105,7 @@ def select_build(project: Project, defn: ImageDefinition, version: str | None, e
         from bakery.build.docker_builder import build
 
         emit("info", f"{defn.name} {defn.version} has no build yet: building it first")
-        return build(project, defn, on_event=lambda kind, text: emit("build", text)
+        return build(project, defn, on_event=lambda kind, data: emit("build", data["text"])
                      if kind in ("step", "info") else None).record
     raise UsageError(f"no build of {defn.name} {version} is recorded "
                      f"(known versions: {', '.join(known) or 'none'}); "

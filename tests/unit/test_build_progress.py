@@ -33,10 +33,10 @@ def test_plain_view_prints_steps_and_failures_but_not_log_lines():
     console = Console(file=out, force_terminal=False, width=200)
     with Progress(console, [("web", "1.0.0")]) as progress:
         assert progress.live is False
-        progress("web", "start", "")
-        progress("web", "step", "1/3 FROM base")
-        progress("web", "log", "noisy output")
-        progress("web", "failed", "exit code 3")
+        progress("start", {"image": "web", "text": ""})
+        progress("step", {"image": "web", "text": "1/3 FROM base"})
+        progress("log", {"image": "web", "text": "noisy output"})
+        progress("failed", {"image": "web", "text": "exit code 3"})
     text = out.getvalue()
     assert "web 1/3 FROM base" in text and "exit code 3" in text
     assert "noisy output" not in text
@@ -47,7 +47,7 @@ def test_quiet_view_prints_nothing_and_is_thread_safe():
     console = Console(file=out, force_terminal=False)
     progress = Progress(console, [(f"i{n}", "1") for n in range(8)], quiet=True)
     with progress:
-        threads = [threading.Thread(target=lambda n=n: [progress(f"i{n}", k, "x")
+        threads = [threading.Thread(target=lambda n=n: [progress(k, {"image": f"i{n}", "text": "x"})
                                                         for k in ("start", "step", "done")])
                    for n in range(8)]
         for t in threads:

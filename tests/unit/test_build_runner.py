@@ -24,7 +24,7 @@ def fake_builder(active: list[int], peak: list[int], lock: threading.Lock):
         with lock:
             active[0] += 1
             peak[0] = max(peak[0], active[0])
-        on_event("step", "1/1 RUN true")
+        on_event("step", {"text": "1/1 RUN true"})
         time.sleep(0.05 if d.name != "slow" else 0.2)
         with lock:
             active[0] -= 1
@@ -43,7 +43,7 @@ def test_results_keep_definition_order_and_failures_do_not_stop_others():
     events: list[tuple[str, str]] = []
     names = ["slow", "bad", "ok", "gone"]
     results = build_many(Project(Path("/x")), [defn(n) for n in names], fake_builder(active, peak, lock),
-                         jobs=4, on_event=lambda n, k, t: events.append((n, k)))
+                         jobs=4, on_event=lambda k, data: events.append((data["image"], k)))
     assert [r.name for r in results] == names
     assert [r.ok for r in results] == [True, False, True, False]
     assert isinstance(results[1].error, BuildError)
