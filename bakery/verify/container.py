@@ -17,9 +17,9 @@ from docker.models.containers import Container
 from bakery.engine import labels
 from bakery.engine.client import engine
 from bakery.errors import EngineError
+from bakery.verify.reaper import OWNER_LABEL, ROLE, owner_token
 
 RUN_LABEL = f"{labels.PREFIX}.verify.run"
-ROLE = "verify"
 
 
 @dataclass
@@ -112,7 +112,9 @@ class Throwaway:
 
     @property
     def labels(self) -> dict[str, str]:
-        return {labels.ROLE: ROLE, RUN_LABEL: self.run_id, labels.IMAGE_NAME: self.name}
+        # OWNER_LABEL lets a later run reap this one's leftovers after a kill -9 (reaper.py).
+        return {labels.ROLE: ROLE, RUN_LABEL: self.run_id, labels.IMAGE_NAME: self.name,
+                OWNER_LABEL: owner_token()}
 
     def __enter__(self) -> Throwaway:
         try:

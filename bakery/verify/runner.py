@@ -24,11 +24,12 @@ from bakery.errors import UsageError, VerifyError
 from bakery.project import Project
 from bakery.store import builds, verifications
 from bakery.store.db import connect
-from bakery.verify import junit
+from bakery.verify import junit, suites
 from bakery.verify.container import Throwaway, interrupts_raise
 from bakery.verify.context import VerifyContext
 from bakery.verify.model import ERROR, CheckResult, VerifyReport, redact_check
-from bakery.verify.session import run_checks
+from bakery.verify.reaper import reap
+from bakery.verify.session import TEST_TIMEOUT, run_checks
 
 # on_event(kind, text): kind is "info", or "passed" / "failed" / "skipped" / "error" for a check.
 EventSink = Callable[[str, str], None]
@@ -137,12 +138,17 @@ def make_test_secrets(names: list[str]) -> dict[str, str]:
 
 def verify(project: Project, name: str, version: str | None = None, *,
            junit_path: Path | None = None, on_event: EventSink | None = None,
-           fingerprint: str | None = None) -> VerifyReport:
+           fingerprint: str | None = None, test_timeout: float = TEST_TIMEOUT) -> VerifyReport:
     """Verify a build of ``name`` (see select_build for which) and record the result against
     its fingerprint. Returns the report whether it passed or not; raises only when the
-    verification could not run (UsageError, EngineError, VerifyError)."""
+    verification could not run (UsageError, EngineError, VerifyError).
+
+    ``test_timeout``: seconds each check may take before it fails as hung."""
     emit = on_event or (lambda kind, text: None)
     defn = project.load_image(name)
+    reaped = reap(engine())  # what an earlier run killed with SIGKILL left behind
+    if reaped:
+        emit("info", str(reaped))
     record = select_build(project, defn, version, emit, fingerprint)
     _ensure_image(record)
     definition = record.definition or json.loads(_normal(defn.normalised()))
@@ -153,6 +159,9 @@ def verify(project: Project, name: str, version: str | None = None, *,
                           datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
     started = time.monotonic()
     emit("info", f"verifying {record.name} {record.version} ({image_ref})")
+    for warning in suites.warnings(defn.folder):
+        report.warnings.append(str(warning))
+        emit("warning", str(warning))
 
     def on_check(check: CheckResult) -> None:
         emit(check.outcome, f"{check.name} ({check.duration:.2f}s)")
@@ -179,7 +188,7 @@ def verify(project: Project, name: str, version: str | None = None, *,
                 image_id=record.image_id, image_folder=str(defn.folder), definition=definition,
                 packages=declared_packages(definition, record), results_path="",
                 secret_values=secret_values, health_status=health.state)
-            report.checks.extend(run_checks(ctx, on_check))
+            report.checks.extend(run_checks(ctx, on_check, test_timeout=test_timeout))
     report.duration = time.monotonic() - started
     for check in report.checks:
         redact_check(check, list(secret_values.values()))
