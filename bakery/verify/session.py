@@ -119,37 +119,24 @@ def run_checks(ctx: VerifyContext, emit: Callable[[CheckResult], None] | None = 
         ctx.save(folder / "context.json")
         ini = folder / "pytest.ini"
         ini.write_text("[pytest]\n")
-        log_path = folder / "pytest.log"
         env = {**os.environ, CONTEXT_ENV: str(folder / "context.json"), "PYTHONDONTWRITEBYTECODE": "1"}
         started = time.monotonic()
-        args = pytest_args(ini, image_folder, image_tests(image_folder), test_timeout)
-        with open(log_path, "wb") as log, open(results_path, encoding="utf-8") as lines:
-            proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, env=env, cwd=image_folder,
-                                    preexec_fn=die_with_parent(os.getpid()))
-            try:
-                while True:
-                    try:
-                        code = proc.wait(timeout=0.25)
-                    except subprocess.TimeoutExpired:
-                        code = None
-                    for line in lines.readlines():
-                        if line.strip():
-                            feed.take(line, emit)
-                    if code is not None:
-                        break
-                    if time.monotonic() - started > limit:
-                        proc.kill()
-                        proc.wait()
-                        code = -9
-                        _overrun(feed, limit, time.monotonic() - started, emit)
-                        break
-            finally:
-                if proc.poll() is None:  # interrupted: do not leave the child behind
-                    proc.kill()
-                    proc.wait()
-        if code not in (0, 1, -9) or not feed.results:
-            tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-30:])
+        tests = image_tests(image_folder)
+        code, log = _session(pytest_args(ini, image_folder, tests, test_timeout), image_folder, env,
+                             results_path, feed, emit, started + limit)
+        broken = broken_conftest(log, image_folder) if not feed.results else None
+        if broken is not None:
+            # A conftest.py at the top of tests/ is loaded before collection: when it cannot be
+            # imported pytest runs nothing. Name it, and still run the built-in checks.
+            feed.results.append(CheckResult(f"{broken[0]} (collecting tests)", False, 0.0, broken[1],
+                                            outcome=ERROR, group="tests", details=log))
+            emit(feed.results[-1])
+            code, log = _session(pytest_args(ini, image_folder, None, test_timeout), image_folder,
+                                 env, results_path, feed, emit, started + limit)
+        if code == -9:
+            _overrun(feed, limit, time.monotonic() - started, emit)
+        elif code not in (0, 1) or not feed.results:
+            tail = "\n".join(log.splitlines()[-30:])
             feed.results.append(CheckResult(
                 "test session", False, time.monotonic() - started,
                 f"pytest exited {code} before reporting every check", output=tail,
@@ -157,6 +144,55 @@ def run_checks(ctx: VerifyContext, emit: Callable[[CheckResult], None] | None = 
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return feed.results
+
+
+def broken_conftest(log: str, image_folder: Path) -> tuple[str, str] | None:
+    """(conftest path relative to the image folder, the error) when pytest stopped because a
+    conftest.py could not be imported, from its output. Pure."""
+    marker = "ImportError while loading conftest '"
+    if marker not in log:
+        return None
+    after = log.split(marker, 1)[1]
+    path = after.split("'", 1)[0]
+    error = next((line[1:].strip() for line in after.splitlines() if line.startswith("E ")), "")
+    try:
+        shown = Path(path).relative_to(image_folder).as_posix()
+    except ValueError:
+        shown = path
+    return shown, error or "could not be imported"
+
+
+def _session(args: list[str], cwd: Path, env: dict[str, str], results_path: Path, feed: _Feed,
+             emit: Callable[[CheckResult], None], deadline: float) -> tuple[int, str]:
+    """Run one pytest child, feeding its results as they come; (exit code, its output).
+    The exit code is -9 when ``deadline`` (monotonic) passed and the child was killed."""
+    log_path = results_path.with_name("pytest.log")
+    with open(log_path, "wb") as log, open(results_path, encoding="utf-8") as lines:
+        lines.seek(0, os.SEEK_END)  # a second session appends after the first one's lines
+        proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, env=env, cwd=cwd,
+                                preexec_fn=die_with_parent(os.getpid()))
+        try:
+            while True:
+                try:
+                    code: int | None = proc.wait(timeout=0.25)
+                except subprocess.TimeoutExpired:
+                    code = None
+                for line in lines.readlines():
+                    if line.strip():
+                        feed.take(line, emit)
+                if code is not None:
+                    break
+                if time.monotonic() > deadline:
+                    proc.kill()
+                    proc.wait()
+                    code = -9
+                    break
+        finally:
+            if proc.poll() is None:  # interrupted: do not leave the child behind
+                proc.kill()
+                proc.wait()
+    return code, log_path.read_text(errors="replace")
 
 
 def _overrun(feed: _Feed, limit: float, elapsed: float, emit: Callable[[CheckResult], None]) -> None:
