@@ -85,9 +85,16 @@ GOOD = {
 }
 
 
+def migrated_example() -> str:
+    """The moved Molecule suite of docs/verify.md (its last python block), run as written."""
+    doc = (REPO / "docs" / "verify.md").read_text()
+    section = doc.split("## Bringing a Molecule testinfra suite over", 1)[1]
+    return section.split("```python\n")[-1].split("```", 1)[0]
+
+
 @pytest.fixture(scope="module")
 def good_run(built):
-    write_tests(built, GOOD)
+    write_tests(built, {**GOOD, "migrated/test_default.py": migrated_example()})
     events: list[tuple[str, str]] = []
     report = verify(built, NAME, on_event=lambda kind, text: events.append((kind, text)))
     return report, events
@@ -99,7 +106,10 @@ def test_tests_in_subfolders_run_with_their_conftests(good_run):  # item 11
     own = {c.name for c in report.checks if c.group == "tests" and c.outcome == "passed"}
     assert own == {"tests/http/test_pages.py::test_healthz_in_a_subfolder",
                    "tests/system/deep/files_test.py::test_nginx_conf_exists",
-                   "tests/system/deep/files_test.py::test_sudo_runs_as_root"}
+                   "tests/system/deep/files_test.py::test_sudo_runs_as_root",
+                   "tests/migrated/test_default.py::test_nginx_is_installed",
+                   "tests/migrated/test_default.py::test_config_is_root_owned",
+                   "tests/migrated/test_default.py::test_site_answers"}
     assert "port_listening[8080]" in {c.name for c in report.checks}
     assert leftovers() == ([], [])
 
