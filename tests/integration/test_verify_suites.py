@@ -24,7 +24,6 @@ from bakery.build.docker_builder import build
 from bakery.engine import labels
 from bakery.engine.client import engine
 from bakery.project import Project
-from bakery.verify.reaper import TEMP_PREFIX, reap
 from bakery.verify.runner import verify
 
 pytestmark = pytest.mark.docker
@@ -198,6 +197,8 @@ def alive(pid: int) -> bool:
 
 
 def test_kill_9_leaves_nothing_for_good(built):  # item 14
+    from bakery.verify.reaper import TEMP_PREFIX, reap  # here: the other tests ran on the old code
+
     write_tests(built, {"test_slow.py": "import time\n\ndef test_hangs():\n    time.sleep(3600)\n"})
     before = set(Path(tempfile.gettempdir()).glob(TEMP_PREFIX + "*"))
     env = {**os.environ, "BAKERY_PROJECT": str(built.root)}
