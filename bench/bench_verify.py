@@ -2,8 +2,14 @@
 """Time `bakery verify web` (median of N runs) and count the commands it runs inside the
 container (the engine's exec_start events of `/bin/sh -c` for its throwaway containers).
 
-Runs in a private copy of the project (its own state store), so the real one is untouched.
-Usage: .venv/bin/python bench/bench_verify.py [--runs 3] [--image web]
+Runs in a private copy of the project (its own state store), so the real one is untouched;
+the image is web under the name `benchweb`, so other runs of `web` on a shared engine do not
+mix into the counts. With ``--against REV`` the runs alternate between the working tree's
+built-in checks and REV's `bakery/verify/builtin_checks.py` (put in place for those runs and
+restored afterwards; refused when that file has uncommitted changes), so both sides see the
+same machine load.
+
+Usage: .venv/bin/python bench/bench_verify.py [--runs 3] [--against REV]
 """
 
 from __future__ import annotations
@@ -20,15 +26,36 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BAKERY = str(Path(sys.executable).parent / "bakery")
+BUILTIN = ROOT / "bakery" / "verify" / "builtin_checks.py"
+NAME = "benchweb"
 
 
-def execs_since(client, since: float, until: float, name: str) -> int:
+def execs_since(client, since: float, until: float) -> int:
     events = client.events(since=int(since), until=int(until) + 1, decode=True,
                            filters={"type": "container", "event": "exec_start",
-                                    "label": [f"io.bakery.image.name={name}", "io.bakery.role=verify"]})
+                                    "label": [f"io.bakery.image.name={NAME}", "io.bakery.role=verify"]})
     # testinfra and the built-in checks run `/bin/sh -c ...`; the engine's own health probes
     # (the image's HEALTHCHECK) are not bakery's doing and vary with the run's length.
     return sum(1 for e in events if e.get("Action", "").startswith("exec_start: /bin/sh -c "))
+
+
+def one_run(client, env: dict[str, str]) -> tuple[float, int]:
+    wall = time.time()
+    started = time.monotonic()
+    subprocess.run([BAKERY, "verify", NAME], check=True, env=env,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    seconds = time.monotonic() - started
+    time.sleep(1.0)  # let the engine publish the last events
+    return seconds, execs_since(client, wall - 1, time.time())
+
+
+def show(label: str, runs: list[tuple[float, int]]) -> float:
+    seconds = [s for s, _ in runs]
+    median = statistics.median(seconds)
+    print(f"{label}: bakery verify web median {median:.2f}s over {len(runs)} runs "
+          f"({', '.join(f'{s:.2f}' for s in seconds)}); commands run in the container per run: "
+          f"{', '.join(str(n) for _, n in runs)}")
+    return median
 
 
 def main() -> None:
@@ -36,28 +63,40 @@ def main() -> None:
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--image", default="web")
+    parser.add_argument("--against", metavar="REV", help="alternate with REV's built-in checks")
     opts = parser.parse_args()
     client = docker.from_env()
+    current = BUILTIN.read_text()
+    old = None
+    if opts.against:
+        rel = BUILTIN.relative_to(ROOT).as_posix()
+        if subprocess.run(["git", "diff", "--quiet", "HEAD", "--", rel], cwd=ROOT).returncode != 0:
+            sys.exit(f"{rel} has uncommitted changes; commit them first")
+        old = subprocess.run(["git", "show", f"{opts.against}:{rel}"], cwd=ROOT, check=True,
+                             capture_output=True, text=True).stdout
     with tempfile.TemporaryDirectory(prefix="bakery-bench-verify-") as tmp:
         project = Path(tmp) / "project"
-        for folder in ("images", "rollouts"):
-            shutil.copytree(ROOT / folder, project / folder)
+        shutil.copytree(ROOT / "images" / "web", project / "images" / NAME)
+        definition = project / "images" / NAME / "image.yaml"
+        definition.write_text(definition.read_text().replace("name: web", f"name: {NAME}", 1))
         env = {**os.environ, "BAKERY_PROJECT": str(project)}
         env.pop("BAKERY_STATE_DIR", None)
-        subprocess.run([BAKERY, "build", opts.image], check=True, env=env, stdout=subprocess.DEVNULL)
-        seconds, execs = [], []
-        for _ in range(opts.runs):
-            wall = time.time()
-            started = time.monotonic()
-            subprocess.run([BAKERY, "verify", opts.image], check=True, env=env,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            seconds.append(time.monotonic() - started)
-            time.sleep(1.0)  # let the engine publish the last events
-            execs.append(execs_since(client, wall - 1, time.time(), opts.image))
-    print(f"bakery verify {opts.image}: median {statistics.median(seconds):.2f}s over {opts.runs} runs "
-          f"({', '.join(f'{s:.2f}' for s in seconds)}); commands run in the container per run: "
-          f"{', '.join(map(str, execs))}")
+        subprocess.run([BAKERY, "build", NAME], check=True, env=env, stdout=subprocess.DEVNULL)
+        now: list[tuple[float, int]] = []
+        before: list[tuple[float, int]] = []
+        try:
+            for _ in range(opts.runs):
+                if old is not None:
+                    BUILTIN.write_text(old)
+                    before.append(one_run(client, env))
+                    BUILTIN.write_text(current)
+                now.append(one_run(client, env))
+        finally:
+            BUILTIN.write_text(current)
+    median_now = show("working tree", now)
+    if before:
+        median_before = show(opts.against, before)
+        print(f"working tree / {opts.against} = {median_now / median_before:.3f}x")
 
 
 if __name__ == "__main__":
