@@ -76,6 +76,37 @@ def verify_context() -> VerifyContext:
     return context()
 
 
+_client: Any = None
+
+
+def _over_one_connection(host: Any) -> Any:
+    """Run the host's commands through the engine API on one kept-alive connection, instead of
+    a `docker exec` CLI process per command (testinfra's docker backend): same user, same
+    `/bin/sh -c`, same exit status and streams, without a process start per command
+    (issue 13, item 2)."""
+    global _client
+    backend = host.backend
+    if getattr(backend, "_bakery_api", False):
+        return host
+    if _client is None:
+        from bakery.engine.client import engine
+
+        _client = engine()
+    api = _client.api
+
+    def run(command: str, *args: str, **kwargs: Any) -> Any:
+        cmd = backend.get_command(command, *args)
+        exec_id = api.exec_create(backend.name, ["/bin/sh", "-c", cmd], user=backend.user or "",
+                                  stdout=True, stderr=True)["Id"]
+        out, err = api.exec_start(exec_id, demux=True)
+        rc = api.exec_inspect(exec_id).get("ExitCode")
+        return backend.result(rc if rc is not None else -1, backend.encode(cmd), out or b"", err or b"")
+
+    backend.run = run
+    backend._bakery_api = True
+    return host
+
+
 def _sudo_through_root(host: Any) -> Any:
     """``host.sudo(user=None)`` runs as root (or ``user``) through the engine, as `root_host`
     does, instead of calling a `sudo` the image does not have (issue 12, item 15). Nests."""
@@ -99,7 +130,8 @@ def host() -> Any:
     """testinfra host bound to the throwaway container, running as the image's user."""
     import testinfra
 
-    return _sudo_through_root(_recording(testinfra.get_host(f"docker://{context().container_id}")))
+    return _sudo_through_root(_recording(_over_one_connection(
+        testinfra.get_host(f"docker://{context().container_id}"))))
 
 
 @pytest.fixture(scope="session")
@@ -107,7 +139,7 @@ def root_host() -> Any:
     """The same container, commands run as root (for reading what the image's user cannot)."""
     import testinfra
 
-    return _recording(testinfra.get_host(f"docker://root@{context().container_id}"))
+    return _recording(_over_one_connection(testinfra.get_host(f"docker://root@{context().container_id}")))
 
 
 @pytest.fixture(scope="session")
