@@ -4,10 +4,10 @@ container (the engine's exec_start events of `/bin/sh -c` for its throwaway cont
 
 Runs in a private copy of the project (its own state store), so the real one is untouched;
 the image is web under the name `benchweb`, so other runs of `web` on a shared engine do not
-mix into the counts. With ``--against REV`` the runs alternate between the working tree's
-built-in checks and REV's `bakery/verify/builtin_checks.py` (put in place for those runs and
-restored afterwards; refused when that file has uncommitted changes), so both sides see the
-same machine load.
+mix into the counts. With ``--against REV`` the runs alternate between the working tree and
+REV's pytest-child side (`bakery/verify/builtin_checks.py` and `plugin.py`, put in place for
+those runs and restored afterwards; refused when they have uncommitted changes), so both
+sides see the same machine load.
 
 Usage: .venv/bin/python bench/bench_verify.py [--runs 3] [--against REV]
 """
@@ -27,7 +27,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BAKERY = str(Path(sys.executable).parent / "bakery")
-BUILTIN = ROOT / "bakery" / "verify" / "builtin_checks.py"
+# What runs in the pytest child: the built-in checks and the plugin (host fixtures, results).
+CHILD_FILES = [ROOT / "bakery" / "verify" / name for name in ("builtin_checks.py", "plugin.py")]
 NAME = "benchweb"
 
 
@@ -68,6 +69,11 @@ def one_run(client, env: dict[str, str]) -> tuple[float, int]:
     return seconds, counter.stop()
 
 
+def put(files: dict[Path, str]) -> None:
+    for path, text in files.items():
+        path.write_text(text)
+
+
 def show(label: str, runs: list[tuple[float, int]]) -> float:
     seconds = [s for s, _ in runs]
     median = statistics.median(seconds)
@@ -85,14 +91,15 @@ def main() -> None:
     parser.add_argument("--against", metavar="REV", help="alternate with REV's built-in checks")
     opts = parser.parse_args()
     client = docker.from_env()
-    current = BUILTIN.read_text()
-    old = None
+    current = {path: path.read_text() for path in CHILD_FILES}
+    old: dict[Path, str] | None = None
     if opts.against:
-        rel = BUILTIN.relative_to(ROOT).as_posix()
-        if subprocess.run(["git", "diff", "--quiet", "HEAD", "--", rel], cwd=ROOT).returncode != 0:
-            sys.exit(f"{rel} has uncommitted changes; commit them first")
-        old = subprocess.run(["git", "show", f"{opts.against}:{rel}"], cwd=ROOT, check=True,
-                             capture_output=True, text=True).stdout
+        rels = [path.relative_to(ROOT).as_posix() for path in CHILD_FILES]
+        if subprocess.run(["git", "diff", "--quiet", "HEAD", "--", *rels], cwd=ROOT).returncode != 0:
+            sys.exit(f"{', '.join(rels)}: uncommitted changes; commit them first")
+        old = {path: subprocess.run(["git", "show", f"{opts.against}:{rel}"], cwd=ROOT, check=True,
+                                    capture_output=True, text=True).stdout
+               for path, rel in zip(CHILD_FILES, rels, strict=True)}
     with tempfile.TemporaryDirectory(prefix="bakery-bench-verify-") as tmp:
         project = Path(tmp) / "project"
         shutil.copytree(ROOT / "images" / "web", project / "images" / NAME)
@@ -106,12 +113,12 @@ def main() -> None:
         try:
             for _ in range(opts.runs):
                 if old is not None:
-                    BUILTIN.write_text(old)
+                    put(old)
                     before.append(one_run(client, env))
-                    BUILTIN.write_text(current)
+                    put(current)
                 now.append(one_run(client, env))
         finally:
-            BUILTIN.write_text(current)
+            put(current)
     median_now = show("working tree", now)
     if before:
         median_before = show(opts.against, before)
