@@ -206,3 +206,4 @@ def _overrun(feed: _Feed, limit: float, elapsed: float, emit: Callable[[CheckRes
         emit(result)
     feed.results.append(CheckResult("checks finished in time", False, elapsed, message,
                                     outcome=ERROR, group="setup", details="\n".join(never)))
+    emit(feed.results[-1])

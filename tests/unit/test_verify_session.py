@@ -79,3 +79,21 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def test_a_cut_session_reports_the_hung_check_and_the_rest():
+    """The glue around overrun_message: events from the child, then the cut."""
+    from bakery.verify.session import _Feed, _overrun
+
+    feed, shown = _Feed(), []
+    feed.take('{"event": "collected", "names": ["main_process", "tests/t.py::a", "tests/t.py::b"]}',
+              shown.append)
+    feed.take('{"event": "start", "name": "main_process"}', shown.append)
+    feed.take('{"name": "main_process", "passed": true, "duration": 0.1}', shown.append)
+    feed.take('{"event": "start", "name": "tests/t.py::a"}', shown.append)
+    _overrun(feed, 5, 5.2, shown.append)
+    assert [(r.name, r.outcome, r.group) for r in feed.results] == [
+        ("main_process", "passed", "builtin"), ("tests/t.py::a", "error", "tests"),
+        ("checks finished in time", "error", "setup")]
+    assert "still running: tests/t.py::a; never ran (1): tests/t.py::b" in feed.results[-1].message
+    assert shown == feed.results
