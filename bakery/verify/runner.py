@@ -146,9 +146,13 @@ def verify(project: Project, name: str, version: str | None = None, *,
     ``test_timeout``: seconds each check may take before it fails as hung."""
     emit = on_event or (lambda kind, text: None)
     defn = project.load_image(name)
-    reaped = reap(engine())  # what an earlier run killed with SIGKILL left behind
-    if reaped:
-        emit("info", str(reaped))
+    try:
+        reaped = reap(engine())  # what an earlier run killed with SIGKILL left behind
+    except docker.errors.DockerException as exc:  # housekeeping must not stop the verification
+        emit("info", f"could not look for leftovers of killed verifications: {exc}")
+    else:
+        if reaped:
+            emit("info", str(reaped))
     record = select_build(project, defn, version, emit, fingerprint)
     _ensure_image(record)
     definition = record.definition or json.loads(_normal(defn.normalised()))
