@@ -26,6 +26,7 @@ class Snapshot:
 
     sections: dict[str, snapshot.Section]
     rc: int
+    stdout: str
     stderr: str
 
 
@@ -34,7 +35,7 @@ def container_snapshot(verify_context: VerifyContext, host) -> Snapshot:
     """Everything the checks below read inside the container, in one exec (snapshot.py)."""
     wanted = snapshot.commands(sorted(verify_context.packages))
     result = host.run(snapshot.script(wanted))
-    return Snapshot(snapshot.parse(result.stdout, wanted), result.rc, result.stderr)
+    return Snapshot(snapshot.parse(result.stdout, wanted), result.rc, result.stdout, result.stderr)
 
 
 def section(snap: Snapshot, key: str, tool: str) -> snapshot.Section:
@@ -43,7 +44,7 @@ def section(snap: Snapshot, key: str, tool: str) -> snapshot.Section:
     found = snap.sections.get(key)
     if found is None:
         pytest.fail(f"`/bin/sh` could not run in the image (needed for this check): "
-                    f"exit {snap.rc}: {snap.stderr.strip()}")
+                    f"exit {snap.rc}: {snap.stderr.strip() or snap.stdout.strip()[:500]}")
     record_probe(found.command, found.rc, found.output)
     if found.missing_tool():
         pytest.fail(f"`{tool}` is not available in the image (needed for this check): "

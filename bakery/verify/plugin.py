@@ -88,18 +88,27 @@ def _over_one_connection(host: Any) -> Any:
     backend = host.backend
     if getattr(backend, "_bakery_api", False):
         return host
-    if _client is None:
-        from bakery.engine.client import engine
+    # here, not at the top: the docker SDK loads only when a test asks for a host
+    import docker.errors
 
+    from bakery.engine.client import engine
+
+    if _client is None:
         _client = engine()
-    api = _client.api
+    api, api_error = _client.api, docker.errors.APIError
 
     def run(command: str, *args: str, **kwargs: Any) -> Any:
         cmd = backend.get_command(command, *args)
-        exec_id = api.exec_create(backend.name, ["/bin/sh", "-c", cmd], user=backend.user or "",
-                                  stdout=True, stderr=True)["Id"]
-        out, err = api.exec_start(exec_id, demux=True)
-        rc = api.exec_inspect(exec_id).get("ExitCode")
+        try:
+            exec_id = api.exec_create(backend.name, ["/bin/sh", "-c", cmd], user=backend.user or "",
+                                      stdout=True, stderr=True)["Id"]
+            out, err = api.exec_start(exec_id, demux=True)
+            rc = api.exec_inspect(exec_id).get("ExitCode")
+        except api_error as exc:  # e.g. the container stopped: what `docker exec` would say
+            return backend.result(1, backend.encode(cmd), b"",
+                                  f"Error response from daemon: {exc.explanation or exc}".encode())
+        if rc == 126 and not err and (out or b"").startswith(b"OCI runtime exec failed"):
+            out, err = b"", out  # no /bin/sh in the image: the engine's reason, on stderr as the CLI
         return backend.result(rc if rc is not None else -1, backend.encode(cmd), out or b"", err or b"")
 
     backend.run = run
