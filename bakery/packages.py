@@ -1,6 +1,6 @@
 """Package manifests: what is installed in a root filesystem, and how two manifests differ.
 
-Pure: parses dpkg's status file; the engine code fetches the bytes.
+Pure: parses dpkg's status file (deb822, with python-debian); the engine code fetches the bytes.
 """
 
 from __future__ import annotations
@@ -19,18 +19,18 @@ class Package:
 
 
 def parse_dpkg_status(text: str) -> list[Package]:
-    """Installed packages from /var/lib/dpkg/status, sorted by name."""
+    """Installed packages from /var/lib/dpkg/status, sorted by name.
+
+    python-debian reads the deb822 format (multi-line fields, continuation lines, field names
+    in any case); the Status field's last word is the package's state."""
+    # Loaded on first use: most bakery commands never read a status file.
+    from debian.deb822 import Deb822
+
     packages = []
-    for stanza in text.split("\n\n"):
-        fields: dict[str, str] = {}
-        for line in stanza.splitlines():
-            if line[:1] in (" ", "\t") or ":" not in line:
-                continue
-            key, _, value = line.partition(":")
-            fields[key] = value.strip()
-        if "Package" in fields and fields.get("Status", "").endswith(" installed"):
-            packages.append(Package(fields["Package"], fields.get("Version", ""),
-                                    fields.get("Architecture", "")))
+    for stanza in Deb822.iter_paragraphs(text.splitlines(keepends=True), use_apt_pkg=False):
+        if "Package" in stanza and stanza.get("Status", "").split()[-1:] == ["installed"]:
+            packages.append(Package(stanza["Package"], stanza.get("Version", ""),
+                                    stanza.get("Architecture", "")))
     return sorted(packages)
 
 

@@ -2,34 +2,45 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.markup import escape
 
-from bakery.build.docker_builder import build as build_image
 from bakery.cli.app import Context, console, err_console, main, pass_context, print_json
-from bakery.errors import BakeryError, VerifyError
+from bakery.cli.policy import ci_build_case, ci_lint_cases
+from bakery.errors import VerifyError
 from bakery.verify import ci as cimod
 from bakery.verify import junit
-from bakery.verify.model import ERROR, CheckResult, VerifyReport
-from bakery.verify.runner import parse_ref, suite
+from bakery.verify.model import VerifyReport
+from bakery.verify.runner import parse_ref
 from bakery.verify.runner import verify as run_verify
+from bakery.verify.session import TEST_TIMEOUT
 
 MARKS = {"passed": "[green]✓[/]", "failed": "[red]✗[/]", "error": "[red]✗[/]",
          "skipped": "[yellow]-[/]"}
+
+TIMEOUT_OPTION = click.option(
+    "--timeout", type=click.FloatRange(min=0, min_open=True), default=TEST_TIMEOUT,
+    show_default=True, metavar="SECONDS",
+    help="Per check: a check (fixture set-up included) running longer fails as hung and the "
+         "session goes on. BAKERY_VERIFY_TIMEOUT bounds the whole session.")
 
 
 def printer(as_json: bool, prefix: str = ""):
     """An on_event sink that prints progress (to stderr when stdout carries JSON)."""
     out = err_console if as_json else console
 
-    def show(kind: str, text: str) -> None:
+    def show(kind: str, data: dict[str, Any]) -> None:
+        text = (f"{data['image']}: " if data.get("image") else "") + str(data.get("text", ""))
         if kind in MARKS:
             out.print(f"  {MARKS[kind]} {escape(prefix + text)}", highlight=False, soft_wrap=True)
         elif kind in ("info", "build"):
             out.print(f"[cyan]»[/] {escape(prefix + text)}", highlight=False, soft_wrap=True)
+        elif kind == "warning":
+            err_console.print(f"[yellow]warning:[/] {escape(prefix + text)}", highlight=False,
+                              soft_wrap=True)
 
     return show
 
@@ -75,15 +86,17 @@ def outcome_line(report: VerifyReport) -> str:
 @click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write a JUnit XML report here.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable report on stdout.")
+@TIMEOUT_OPTION
 @pass_context
-def verify(ctx: Context, ref: str, junit_path: Path | None, as_json: bool) -> None:
+def verify(ctx: Context, ref: str, junit_path: Path | None, as_json: bool, timeout: float) -> None:
     """Run the image in a throwaway container and check it: its own testinfra tests
-    (images/NAME/tests/test_*.py) and built-in checks from the definition. Exit 1 on failure.
+    (every test file under images/NAME/tests/) and built-in checks from the definition.
+    Exit 1 on failure.
 
     Without VERSION, the newest build is verified; an image never built is built first."""
     name, version = parse_ref(ref)
     report = run_verify(ctx.project, name, version, junit_path=junit_path,
-                        on_event=printer(as_json))
+                        on_event=printer(as_json), test_timeout=timeout)
     if as_json:
         print_json(report.as_dict())
     else:
@@ -103,71 +116,46 @@ def verify(ctx: Context, ref: str, junit_path: Path | None, as_json: bool) -> No
               help="Build and verify only images whose folders changed since REF (git).")
 @click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write one JUnit XML report (lint, build and every verification).")
+@TIMEOUT_OPTION
 @pass_context
-def ci(ctx: Context, base_ref: str | None, junit_path: Path | None) -> None:
+def ci(ctx: Context, base_ref: str | None, junit_path: Path | None, timeout: float) -> None:
     """Lint every definition, then build and verify the images that changed. Exit 1 on any
     failure. Meant for every pull request: `bakery ci --base origin/main --junit report.xml`."""
-    project = ctx.project
     show = printer(False)
-    lint_results, valid = cimod.lint(project)
-    for result in lint_results:
-        mark = MARKS["passed" if result.passed else "error"]
-        console.print(f"  {mark} lint {escape(result.name)}", highlight=False, soft_wrap=True)
-        if not result.passed:
-            err_console.print(_indent(escape(result.message), 4), highlight=False, soft_wrap=True)
-    selection = cimod.select(project, base_ref)
-    console.print(f"[cyan]»[/] {escape(selection.reason)}: "
-                  f"{escape(', '.join(selection.names)) or 'nothing to build'}",
-                  highlight=False, soft_wrap=True)
-    if selection.changed_rollouts:
-        console.print(f"[cyan]»[/] rollout changes (linted only): "
-                      f"{escape(', '.join(selection.changed_rollouts))}", highlight=False, soft_wrap=True)
-    suites = [junit.Suite("bakery lint", lint_results, classname="lint")]
-    build_suite = junit.Suite("bakery build", [], classname="build")
-    suites.append(build_suite)
-    failed = [r.name for r in lint_results if not r.passed]
-    for name in selection.names:
-        if name not in valid:
-            continue  # its lint failure is already reported
-        defn = project.load_image(name)
-        started = time.monotonic()
-        try:
-            outcome = build_image(project, defn, on_event=lambda kind, data:
-                                  show(kind if kind == "info" else "build", data["text"])
-                                  if kind in ("step", "info") else None)
-        except BakeryError as exc:
-            build_suite.cases.append(CheckResult(name, False, time.monotonic() - started, str(exc),
-                                                 outcome=ERROR, group="build"))
-            err_console.print(f"[red]✗[/] build {escape(name)}: {escape(str(exc))}", highlight=False,
-                              soft_wrap=True)
-            failed.append(f"build {name}")
-            continue
-        rec = outcome.record
-        state = "up to date" if outcome.up_to_date else f"built in {outcome.seconds:.1f}s"
-        build_suite.cases.append(CheckResult(name, True, outcome.seconds, state, group="build"))
-        console.print(f"[green]✓[/] build {name} {rec.version} fp-{rec.short_fingerprint} {state}",
-                      highlight=False)
-        try:
-            report = run_verify(project, name, fingerprint=rec.fingerprint,
-                                on_event=printer(False, f"{name}: "))
-        except BakeryError as exc:
-            suites.append(junit.Suite(f"bakery verify {name}", [CheckResult(
-                "verification", False, time.monotonic() - started, str(exc), outcome=ERROR,
-                group="setup")], classname=name))
-            err_console.print(f"[red]✗[/] verify {escape(name)}: {escape(str(exc))}",
-                              highlight=False, soft_wrap=True)
-            failed.append(f"verify {name}")
-            continue
-        suites.append(suite(report))
+
+    def on_event(kind: str, data: dict[str, Any]) -> None:
+        text = str(data.get("text", ""))
+        if kind in ("lint-passed", "lint-failed"):
+            mark = MARKS["passed" if kind == "lint-passed" else "error"]
+            console.print(f"  {mark} lint {escape(text)}", highlight=False, soft_wrap=True)
+        elif kind == "detail":
+            err_console.print(_indent(escape(text), 4), highlight=False, soft_wrap=True)
+        elif kind == "selection":
+            console.print(f"[cyan]»[/] {escape(text)}", highlight=False, soft_wrap=True)
+        elif kind == "rollouts":
+            console.print(f"[cyan]»[/] rollout changes (linted only): {escape(text)}",
+                          highlight=False, soft_wrap=True)
+        elif kind == "built":
+            console.print(f"[green]✓[/] build {escape(text)}", highlight=False)
+        elif kind in ("build-failed", "verify-failed"):
+            step = kind.split("-")[0]
+            err_console.print(f"[red]✗[/] {step} {escape(text)}", highlight=False, soft_wrap=True)
+        else:
+            show(kind, data)
+
+    def on_report(report: VerifyReport) -> None:
         print_failures(report)
         console.print(outcome_line(report), highlight=False, soft_wrap=True)
-        if not report.passed:
-            failed.append(f"verify {name}")
+
+    outcome = cimod.run(ctx.project, base_ref, on_event=on_event, on_report=on_report,
+                        test_timeout=timeout, lint_checks=ci_lint_cases, build_check=ci_build_case)
     if junit_path is not None:
-        junit.write(junit_path, suites)
+        junit.write(junit_path, outcome.suites)
         console.print(f"[cyan]»[/] JUnit report: {escape(str(junit_path))}", highlight=False)
-    if failed:
-        err_console.print(f"[bold red]ci failed:[/] {escape(', '.join(failed))}", highlight=False,
-                          soft_wrap=True)
-        raise click.exceptions.Exit(1)
+    if outcome.failed:
+        err_console.print(f"[bold red]ci failed:[/] {escape(', '.join(outcome.failed))}",
+                          highlight=False, soft_wrap=True)
+        # Only policy denials: the definitions are what is wrong (bad input, exit 2), as in lint.
+        only_policy = all(name.startswith("policy ") for name in outcome.failed)
+        raise click.exceptions.Exit(2 if only_policy else 1)
     console.print("[green]ci passed[/]")

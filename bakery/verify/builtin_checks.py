@@ -2,36 +2,60 @@
 session next to the image's own tests (so they share one report and one JUnit file).
 
 They read /proc and files rather than calling ps or ss, so they work on small images; when
-a tool they do need is missing, the failure says which one.
+a tool they do need is missing, the failure says which one. What they read inside the
+container comes from one exec for all of them (snapshot.py), not one per check.
 """
 
 from __future__ import annotations
 
 import posixpath
 import shlex
+from dataclasses import dataclass
 
 import httpx
 import pytest
 
-from bakery.verify import procfs, secretscan
+from bakery.engine.client import engine
+from bakery.verify import procfs, secretscan, snapshot
 from bakery.verify.context import VerifyContext
 from bakery.verify.plugin import record_probe
 
 
-def run(host, command: str, tool: str):
-    """Run ``command``; fail plainly when the image lacks ``tool`` (or a shell)."""
-    result = host.run(command)
-    if result.rc in (126, 127) and ("not found" in result.stderr or "executable file" in result.stderr):
+@dataclass(frozen=True)
+class Snapshot:
+    """The one exec's result: its sections, or why there are none."""
+
+    sections: dict[str, snapshot.Section]
+    rc: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture(scope="session")
+def container_snapshot(verify_context: VerifyContext, host) -> Snapshot:
+    """Everything the checks below read inside the container, in one exec (snapshot.py)."""
+    wanted = snapshot.commands(sorted(verify_context.packages))
+    result = host.run(snapshot.script(wanted))
+    return Snapshot(snapshot.parse(result.stdout, wanted), result.rc, result.stdout, result.stderr)
+
+
+def section(snap: Snapshot, key: str, tool: str) -> snapshot.Section:
+    """A check's own part of the snapshot, recorded as the command it ran; fails plainly when
+    the image lacks ``tool`` (or a shell to run the snapshot at all)."""
+    found = snap.sections.get(key)
+    if found is None:
+        pytest.fail(f"`/bin/sh` could not run in the image (needed for this check): "
+                    f"exit {snap.rc}: {snap.stderr.strip() or snap.stdout.strip()[:500]}")
+    record_probe(found.command, found.rc, found.output)
+    if found.missing_tool():
         pytest.fail(f"`{tool}` is not available in the image (needed for this check): "
-                    f"{result.stderr.strip()}")
-    return result
+                    f"{found.output.strip()}")
+    return found
 
 
 def test_healthcheck_status(verify_context: VerifyContext) -> None:
     if not verify_context.healthcheck:
         pytest.skip("no healthcheck declared")
-    from bakery.engine.client import engine
-
     container = engine().containers.get(verify_context.container_id)
     health = container.attrs["State"].get("Health") or {}
     status = health.get("Status", "none")
@@ -64,30 +88,29 @@ def test_healthcheck_answers(verify_context: VerifyContext, host) -> None:
         assert result.rc == 0, f"the health command exited {result.rc}"
 
 
-def test_package_installed(declared_package: str, verify_context: VerifyContext, host) -> None:
+def test_package_installed(declared_package: str, verify_context: VerifyContext,
+                           container_snapshot: Snapshot) -> None:
     recorded = verify_context.packages.get(declared_package)
-    result = run(host, f"dpkg-query -W -f '${{Status}}|${{Version}}' {shlex.quote(declared_package)}",
-                 "dpkg-query")
-    status, _, version = result.stdout.partition("|")
-    assert result.rc == 0 and status.endswith(" installed"), \
+    found = section(container_snapshot, f"package:{declared_package}", "dpkg-query")
+    status, _, version = found.output.partition("|")
+    assert found.rc == 0 and status.endswith(" installed"), \
         f"package {declared_package} is not installed"
     assert recorded, f"the build recorded no version of {declared_package} (rebuild the image)"
     assert version == recorded, \
         f"package {declared_package} is {version}, but the build recorded {recorded}"
 
 
-def test_port_listening(declared_port: int, host) -> None:
-    result = run(host, "cat /proc/net/tcp /proc/net/tcp6", "cat")
-    listeners = procfs.parse_net_tcp(result.stdout)
+def test_port_listening(declared_port: int, container_snapshot: Snapshot) -> None:
+    listeners = procfs.parse_net_tcp(section(container_snapshot, "tcp", "cat").output)
     reachable = procfs.reachable_ports(listeners)
     shown = ", ".join(f"{x.address}:{x.port}" for x in listeners) or "nothing"
     assert declared_port in reachable, \
         f"nothing listens on port {declared_port} on a reachable address (listening: {shown})"
 
 
-def test_declared_user(verify_context: VerifyContext, host) -> None:
-    passwd = procfs.parse_passwd(run(host, "cat /etc/passwd", "cat").stdout)
-    status = procfs.parse_status(run(host, "cat /proc/1/status", "cat").stdout)
+def test_declared_user(verify_context: VerifyContext, container_snapshot: Snapshot) -> None:
+    passwd = procfs.parse_passwd(section(container_snapshot, "passwd", "cat").output)
+    status = procfs.parse_status(section(container_snapshot, "status", "cat").output)
     uid = procfs.effective_uid(status)
     user = verify_context.user
     if not user:
@@ -98,9 +121,9 @@ def test_declared_user(verify_context: VerifyContext, host) -> None:
     assert uid == want, f"the main process runs as uid {uid}, not as {user} (uid {want})"
 
 
-def test_main_process(verify_context: VerifyContext, host) -> None:
-    status = procfs.parse_status(run(host, "cat /proc/1/status", "cat").stdout)
-    cmdline = procfs.parse_cmdline(run(host, "cat /proc/1/cmdline", "cat").stdout)
+def test_main_process(verify_context: VerifyContext, container_snapshot: Snapshot) -> None:
+    status = procfs.parse_status(section(container_snapshot, "status", "cat").output)
+    cmdline = procfs.parse_cmdline(section(container_snapshot, "cmdline", "cat").output)
     defn = verify_context.definition
     programs = procfs.expected_programs(defn.get("entrypoint"), defn.get("cmd"))
     state = status.get("State", "?")
@@ -114,8 +137,6 @@ def test_main_process(verify_context: VerifyContext, host) -> None:
 def filesystem_findings(verify_context: VerifyContext) -> list[secretscan.Finding]:
     """One scan of the container's filesystem, through the engine (no tool in the image needed)."""
     import docker.errors
-
-    from bakery.engine.client import engine
 
     container = engine().containers.get(verify_context.container_id)
     secrets = verify_context.secret_values
@@ -181,8 +202,6 @@ def test_no_secret_values(filesystem_findings, verify_context: VerifyContext) ->
 
 
 def test_no_secrets_in_config(verify_context: VerifyContext) -> None:
-    from bakery.engine.client import engine
-
     config = engine().images.get(verify_context.image_id).attrs.get("Config") or {}
     env = secretscan.parse_env_list(config.get("Env"))
     labels = config.get("Labels") or {}

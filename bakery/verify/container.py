@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,9 +17,10 @@ from docker.models.containers import Container
 from bakery.engine import labels
 from bakery.engine.client import engine
 from bakery.errors import EngineError
+from bakery.model.events import Sink, quiet
+from bakery.verify.reaper import OWNER_LABEL, ROLE, owner_token
 
 RUN_LABEL = f"{labels.PREFIX}.verify.run"
-ROLE = "verify"
 
 
 @dataclass
@@ -99,12 +100,12 @@ class Throwaway:
     """Network + container for one verification run. Use as a context manager."""
 
     def __init__(self, image_id: str, name: str, run_id: str, env: dict[str, str],
-                 emit: Callable[[str, str], None] | None = None):
+                 emit: Sink | None = None):
         self.image_id = image_id
         self.name = name
         self.run_id = run_id
         self.env = env
-        self.emit = emit or (lambda kind, text: None)
+        self.emit = emit or quiet
         self.container_name = f"bakery-verify-{name}-{run_id}"
         self.network_name = f"bakery-verify-{run_id}"
         self.container: Container | None = None
@@ -112,7 +113,9 @@ class Throwaway:
 
     @property
     def labels(self) -> dict[str, str]:
-        return {labels.ROLE: ROLE, RUN_LABEL: self.run_id, labels.IMAGE_NAME: self.name}
+        # OWNER_LABEL lets a later run reap this one's leftovers after a kill -9 (reaper.py).
+        return {labels.ROLE: ROLE, RUN_LABEL: self.run_id, labels.IMAGE_NAME: self.name,
+                OWNER_LABEL: owner_token()}
 
     def __enter__(self) -> Throwaway:
         try:
@@ -141,7 +144,7 @@ class Throwaway:
         except docker.errors.APIError as exc:
             raise EngineError(f"cannot start a throwaway container for {self.name}: "
                               f"{exc.explanation or exc}") from exc
-        self.emit("info", f"started {self.container_name} on network {self.network_name}")
+        self.emit("info", {"text": f"started {self.container_name} on network {self.network_name}"})
 
     @property
     def ip(self) -> str:
@@ -190,14 +193,14 @@ class Throwaway:
             except docker.errors.NotFound:
                 pass
             except docker.errors.APIError as exc:
-                self.emit("info", f"could not remove {self.container_name}: {exc}")
+                self.emit("info", {"text": f"could not remove {self.container_name}: {exc}"})
             try:
                 network = self.network or client.networks.get(self.network_name)
                 network.remove()
             except docker.errors.NotFound:
                 pass
             except docker.errors.APIError as exc:
-                self.emit("info", f"could not remove network {self.network_name}: {exc}")
+                self.emit("info", {"text": f"could not remove network {self.network_name}: {exc}"})
             self.container = None
             self.network = None
 

@@ -1,8 +1,13 @@
-"""JUnit XML from check results (one testsuite per image, or lint/build steps in `bakery ci`)."""
+"""JUnit XML from check results (one testsuite per image, or lint/build steps in `bakery ci`),
+written with junitparser rather than by hand: it knows the schema CI servers read.
+
+Same content as before: one ``testcase`` per check (classname ``<prefix>.<group>``), a
+``failure`` or ``error`` whose message is the assertion's first line and whose text holds the
+assertion, the command run in the container and its output; ``skipped`` with its reason.
+"""
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +21,8 @@ class Suite:
     classname: str = ""  # prefix for each case's classname; defaults to the suite name
 
 
-def _failure_text(case: CheckResult) -> str:
+def failure_text(case: CheckResult) -> str:
+    """The body of a failure: assertion, command run in the container, its output. Pure."""
     parts = [case.message]
     if case.command:
         parts.append(f"command run in the container:\n$ {case.command}")
@@ -27,37 +33,28 @@ def _failure_text(case: CheckResult) -> str:
     return "\n\n".join(p for p in parts if p)
 
 
-def to_element(suites: list[Suite]) -> ET.Element:
-    root = ET.Element("testsuites")
-    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0, "time": 0.0}
-    for suite in suites:
-        counts = {"tests": len(suite.cases),
-                  "failures": sum(c.outcome == FAILED for c in suite.cases),
-                  "errors": sum(c.outcome == ERROR for c in suite.cases),
-                  "skipped": sum(c.outcome == SKIPPED for c in suite.cases),
-                  "time": sum(c.duration for c in suite.cases)}
-        node = ET.SubElement(root, "testsuite", name=suite.name,
-                             **{k: (f"{v:.3f}" if k == "time" else str(v)) for k, v in counts.items()})
-        for key in totals:
-            totals[key] += counts[key]
-        for case in suite.cases:
-            prefix = suite.classname or suite.name
-            element = ET.SubElement(node, "testcase", classname=f"{prefix}.{case.group}",
-                                    name=case.name, time=f"{case.duration:.3f}")
-            if case.outcome in (FAILED, ERROR):
-                tag = "failure" if case.outcome == FAILED else "error"
-                failure = ET.SubElement(element, tag, message=case.message.splitlines()[0]
-                                        if case.message else case.outcome)
-                failure.text = _failure_text(case)
-            elif case.outcome == SKIPPED:
-                ET.SubElement(element, "skipped", message=case.message)
-    for key, value in totals.items():
-        root.set(key, f"{value:.3f}" if key == "time" else str(value))
-    return root
-
-
 def write(path: Path, suites: list[Suite]) -> None:
-    tree = ET.ElementTree(to_element(suites))
-    ET.indent(tree)
+    # junitparser (and its lxml-free ElementTree) loads only when a report is written.
+    from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
+
+    xml = JUnitXml()
+    for suite in suites:
+        node = TestSuite(suite.name)
+        for case in suite.cases:
+            testcase = TestCase(case.name, f"{suite.classname or suite.name}.{case.group}",
+                                round(case.duration, 3))
+            if case.outcome in (FAILED, ERROR):
+                result = (Failure if case.outcome == FAILED else Error)(
+                    case.message.splitlines()[0] if case.message else case.outcome)
+                result.text = failure_text(case)
+                testcase.result = [result]
+            elif case.outcome == SKIPPED:
+                testcase.result = [Skipped(case.message)]
+            node.add_testcase(testcase)
+        node.update_statistics()
+        node.time = round(sum(c.duration for c in suite.cases), 3)
+        xml.add_testsuite(node)
+    xml.update_statistics()
+    xml.time = round(sum(c.duration for s in suites for c in s.cases), 3)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tree.write(path, encoding="utf-8", xml_declaration=True)
+    xml.write(str(path), pretty=True)

@@ -67,6 +67,7 @@ class VerifyReport:
     started: str
     duration: float = 0.0
     checks: list[CheckResult] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # lines in the image's tests bakery ignores
 
     @property
     def passed(self) -> bool:
@@ -87,7 +88,7 @@ class VerifyReport:
             "name": self.name, "version": self.version, "fingerprint": self.fingerprint,
             "image_ref": self.image_ref, "image_id": self.image_id, "started": self.started,
             "duration": round(self.duration, 3), "passed": self.passed, "counts": self.counts(),
-            "checks": [c.as_dict() for c in self.checks],
+            "checks": [c.as_dict() for c in self.checks], "warnings": list(self.warnings),
         }
 
 

@@ -7,19 +7,20 @@ show which check failed, its assertion, and the command and output behind it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bakery.verify.context import CONTEXT_ENV, VerifyContext
+from bakery.verify.context import BUILTIN_MODULE, CONTEXT_ENV, VerifyContext
 from bakery.verify.model import ERROR, FAILED, PASSED, SKIPPED, CheckResult, CommandRun, redact_check
-
-BUILTIN_MODULE = Path(__file__).with_name("builtin_checks.py")
+from bakery.verify.suites import collection_hint
 
 _runs: list[CommandRun] = []
 _context: VerifyContext | None = None
@@ -75,12 +76,71 @@ def verify_context() -> VerifyContext:
     return context()
 
 
+_client: Any = None
+
+
+def _over_one_connection(host: Any) -> Any:
+    """Run the host's commands through the engine API on one kept-alive connection, instead of
+    a `docker exec` CLI process per command (testinfra's docker backend): same user, same
+    `/bin/sh -c`, same exit status and streams, without a process start per command
+    (issue 13, item 2)."""
+    global _client
+    backend = host.backend
+    if getattr(backend, "_bakery_api", False):
+        return host
+    # here, not at the top: the docker SDK loads only when a test asks for a host
+    import docker.errors
+
+    from bakery.engine.client import engine
+
+    if _client is None:
+        _client = engine()
+    api, api_error = _client.api, docker.errors.APIError
+
+    def run(command: str, *args: str, **kwargs: Any) -> Any:
+        cmd = backend.get_command(command, *args)
+        try:
+            exec_id = api.exec_create(backend.name, ["/bin/sh", "-c", cmd], user=backend.user or "",
+                                      stdout=True, stderr=True)["Id"]
+            out, err = api.exec_start(exec_id, demux=True)
+            rc = api.exec_inspect(exec_id).get("ExitCode")
+        except api_error as exc:  # e.g. the container stopped: what `docker exec` would say
+            return backend.result(1, backend.encode(cmd), b"",
+                                  f"Error response from daemon: {exc.explanation or exc}".encode())
+        if rc == 126 and not err and (out or b"").startswith(b"OCI runtime exec failed"):
+            out, err = b"", out  # no /bin/sh in the image: the engine's reason, on stderr as the CLI
+        return backend.result(rc if rc is not None else -1, backend.encode(cmd), out or b"", err or b"")
+
+    backend.run = run
+    backend._bakery_api = True
+    return host
+
+
+def _sudo_through_root(host: Any) -> Any:
+    """``host.sudo(user=None)`` runs as root (or ``user``) through the engine, as `root_host`
+    does, instead of calling a `sudo` the image does not have (issue 12, item 15). Nests."""
+    backend = host.backend
+
+    @contextlib.contextmanager
+    def sudo(user: str | None = None) -> Iterator[None]:
+        previous = backend.user
+        backend.user = user or "root"
+        try:
+            yield
+        finally:
+            backend.user = previous
+
+    host.sudo = sudo  # an instance attribute wins over testinfra's module lookup
+    return host
+
+
 @pytest.fixture(scope="session")
 def host() -> Any:
     """testinfra host bound to the throwaway container, running as the image's user."""
     import testinfra
 
-    return _recording(testinfra.get_host(f"docker://{context().container_id}"))
+    return _sudo_through_root(_recording(_over_one_connection(
+        testinfra.get_host(f"docker://{context().container_id}"))))
 
 
 @pytest.fixture(scope="session")
@@ -88,7 +148,7 @@ def root_host() -> Any:
     """The same container, commands run as root (for reading what the image's user cannot)."""
     import testinfra
 
-    return _recording(testinfra.get_host(f"docker://root@{context().container_id}"))
+    return _recording(_over_one_connection(testinfra.get_host(f"docker://root@{context().container_id}")))
 
 
 @pytest.fixture(scope="session")
@@ -154,13 +214,32 @@ def _message(report: pytest.TestReport) -> str:
 def _write(result: CheckResult) -> None:
     ctx = context()
     redact_check(result, list(ctx.secret_values.values()))
-    with open(ctx.results_path, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(result.as_dict()) + "\n")
+    _line(result.as_dict())
+
+
+def _line(data: dict[str, Any]) -> None:
+    with open(context().results_path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(data) + "\n")
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Tell the parent every check that will run, so a cut-off session can name the rest."""
+    _line({"event": "collected", "names": [_check_name(item)[0] for item in session.items]})
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     item.stash[_START] = (len(_runs), time.monotonic())
+    _line({"event": "start", "name": _check_name(item)[0]})
+
+
+def timeout_message(name: str, message: str, limit: float | None) -> str:
+    """pytest-timeout's "Timeout (>Ns) from pytest-timeout." said in terms of the check. Pure."""
+    if not message.startswith("Timeout (>"):
+        return message
+    seconds = f"{limit:g}s" if limit else message.removeprefix("Timeout (>").split(")")[0]
+    return (f"{name} hung: no result within {seconds} (the per-test limit, `bakery verify "
+            "--timeout`); it was stopped and the checks after it still ran")
 
 
 _START = pytest.StashKey[tuple[int, float]]()
@@ -188,6 +267,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
         state = FAILED if call.when == "call" else ERROR
     name, group = _check_name(item)
     message = "" if state == PASSED else _message(report)
+    if state in (FAILED, ERROR):
+        message = timeout_message(name, message, item.config.getoption("timeout", None))
     _write(CheckResult(
         name=name, passed=state in (PASSED, SKIPPED), duration=time.monotonic() - started,
         message=message, command=last.command if last and state != PASSED else "",
@@ -198,7 +279,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
 
 
 def pytest_collectreport(report: pytest.CollectReport) -> None:
+    """A file that cannot be collected (syntax error, missing module, Molecule header) is one
+    failed check naming the file; the session goes on with everything else (item 12)."""
     if report.failed:
+        message = _message(report) or "could not collect tests"
+        hint = collection_hint(Path(context().image_folder) / report.nodeid) if report.nodeid else ""
         _write(CheckResult(name=f"{report.nodeid or 'collection'} (collecting tests)", passed=False,
-                           duration=0.0, message=_message(report) or "could not collect tests",
+                           duration=0.0, message=f"{hint}\n{message}" if hint else message,
                            outcome=ERROR, group="tests", details=report.longreprtext))

@@ -7,31 +7,39 @@ This is the gate of invariant 3: the rollout refuses an image whose latest verif
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import tempfile
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import docker.errors
 
+from bakery import RECIPE_VERSION
 from bakery.build import fingerprint as fpmod
+from bakery.build.docker_builder import build
 from bakery.definitions import versions
 from bakery.definitions.image import ImageDefinition
+from bakery.engine.base import find_local
 from bakery.engine.client import engine
-from bakery.errors import UsageError, VerifyError
+from bakery.errors import BakeryError, StoreError, UsageError, VerifyError
+from bakery.evidence.record import record_latest_verification
+from bakery.model.events import Sink, quiet
 from bakery.project import Project
 from bakery.store import builds, verifications
 from bakery.store.db import open_store
-from bakery.verify import junit
+from bakery.verify import junit, suites
 from bakery.verify.container import Throwaway, interrupts_raise
 from bakery.verify.context import VerifyContext
 from bakery.verify.model import ERROR, CheckResult, VerifyReport, redact_check
-from bakery.verify.session import run_checks
+from bakery.verify.reaper import reap
+from bakery.verify.session import TEST_TIMEOUT, run_checks
 
-# on_event(kind, text): kind is "info", or "passed" / "failed" / "skipped" / "error" for a check.
-EventSink = Callable[[str, str], None]
+# on_event(kind, {"text": ...}): kind is "info", "build", "warning", or "passed" / "failed" /
+# "skipped" / "error" for a check; the one event shape (model/events.py).
+EventSink = Sink
 
 
 def parse_ref(ref: str) -> tuple[str, str | None]:
@@ -52,8 +60,6 @@ def _normal(data: Any) -> str:
 
 def current_fingerprint(defn: ImageDefinition) -> str | None:
     """The fingerprint `bakery build` would give the definition now, when the base is local."""
-    from bakery import RECIPE_VERSION
-    from bakery.engine.base import find_local
 
     try:
         base_id = find_local(defn.base)
@@ -98,14 +104,12 @@ def select_build(project: Project, defn: ImageDefinition, version: str | None, e
         record = choose(records, current)
         assert record is not None
         if version is None and current is not None and record.fingerprint != current:
-            emit("info", f"note: images/{defn.name}/image.yaml changed since its newest build; "
-                         f"run `bakery build {defn.name}` to verify the change")
+            emit("info", {"text": f"note: images/{defn.name}/image.yaml changed since its newest build; "
+                         f"run `bakery build {defn.name}` to verify the change"})
         return record
     if version is None or version == defn.version:
-        from bakery.build.docker_builder import build
-
-        emit("info", f"{defn.name} {defn.version} has no build yet: building it first")
-        return build(project, defn, on_event=lambda kind, data: emit("build", data["text"])
+        emit("info", {"text": f"{defn.name} {defn.version} has no build yet: building it first"})
+        return build(project, defn, on_event=lambda kind, data: emit("build", data)
                      if kind in ("step", "info") else None).record
     raise UsageError(f"no build of {defn.name} {version} is recorded "
                      f"(known versions: {', '.join(known) or 'none'}); "
@@ -135,12 +139,21 @@ def make_test_secrets(names: list[str]) -> dict[str, str]:
 
 def verify(project: Project, name: str, version: str | None = None, *,
            junit_path: Path | None = None, on_event: EventSink | None = None,
-           fingerprint: str | None = None) -> VerifyReport:
+           fingerprint: str | None = None, test_timeout: float = TEST_TIMEOUT) -> VerifyReport:
     """Verify a build of ``name`` (see select_build for which) and record the result against
     its fingerprint. Returns the report whether it passed or not; raises only when the
-    verification could not run (UsageError, EngineError, VerifyError)."""
-    emit = on_event or (lambda kind, text: None)
+    verification could not run (UsageError, EngineError, VerifyError).
+
+    ``test_timeout``: seconds each check may take before it fails as hung."""
+    emit = on_event or quiet
     defn = project.load_image(name)
+    try:
+        reaped = reap(engine())  # what an earlier run killed with SIGKILL left behind
+    except docker.errors.DockerException as exc:  # housekeeping must not stop the verification
+        emit("info", {"text": f"could not look for leftovers of killed verifications: {exc}"})
+    else:
+        if reaped:
+            emit("info", {"text": str(reaped)})
     record = select_build(project, defn, version, emit, fingerprint)
     _ensure_image(record)
     definition = record.definition or json.loads(_normal(defn.normalised()))
@@ -150,17 +163,20 @@ def verify(project: Project, name: str, version: str | None = None, *,
     report = VerifyReport(record.name, record.version, record.fingerprint, image_ref, record.image_id,
                           datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
     started = time.monotonic()
-    emit("info", f"verifying {record.name} {record.version} ({image_ref})")
+    emit("info", {"text": f"verifying {record.name} {record.version} ({image_ref})"})
+    for warning in suites.warnings(defn.folder):
+        report.warnings.append(str(warning))
+        emit("warning", {"text": str(warning)})
 
     def on_check(check: CheckResult) -> None:
-        emit(check.outcome, f"{check.name} ({check.duration:.2f}s)")
+        emit(check.outcome, {"text": f"{check.name} ({check.duration:.2f}s)"})
 
     with interrupts_raise(), Throwaway(record.image_id, record.name, run_id, secret_values, emit) as box:
         hc = definition.get("healthcheck")
-        emit("info", "waiting for the health check" if hc else "waiting for the container")
+        emit("info", {"text": "waiting for the health check" if hc else "waiting for the container"})
         health = box.wait(hc)
-        emit("info", f"container {health.state} after {time.monotonic() - started:.1f}s"
-             + (f" ({health.detail})" if health.detail and health.state != "healthy" else ""))
+        emit("info", {"text": f"container {health.state} after {time.monotonic() - started:.1f}s"
+             + (f" ({health.detail})" if health.detail and health.state != "healthy" else "")})
         if health.state == "exited":
             check = CheckResult(
                 "container keeps running", False, time.monotonic() - started,
@@ -177,13 +193,17 @@ def verify(project: Project, name: str, version: str | None = None, *,
                 image_id=record.image_id, image_folder=str(defn.folder), definition=definition,
                 packages=declared_packages(definition, record), results_path="",
                 secret_values=secret_values, health_status=health.state)
-            report.checks.extend(run_checks(ctx, on_check))
+            report.checks.extend(run_checks(ctx, on_check, test_timeout=test_timeout))
     report.duration = time.monotonic() - started
     for check in report.checks:
         redact_check(check, list(secret_values.values()))
-    _record(project, report)
+    record_report(project, report)
     if junit_path is not None:
         junit.write(junit_path, [suite(report)])
+    try:  # signed evidence of the verification, when the project has a signing key
+        record_latest_verification(project, report.fingerprint, junit_path)
+    except BakeryError as exc:
+        emit("warning", {"text": f"the verification attestation was not written: {exc}"})
     return report
 
 
@@ -192,11 +212,25 @@ def suite(report: VerifyReport) -> junit.Suite:
                        classname=report.name)
 
 
-def _record(project: Project, report: VerifyReport) -> None:
-    conn = open_store(project)
+def record_report(project: Project, report: VerifyReport) -> None:
+    """Record the result against its fingerprint. A finished verification is never lost: when
+    the store cannot take it, the record goes to a JSON file that `bakery state
+    import-verification FILE` records later, and the error says where."""
+    rec = verifications.VerificationRecord(
+        fingerprint=report.fingerprint, image_ref=report.image_ref, passed=report.passed,
+        started=report.started, duration=report.duration, report=report.as_dict())
     try:
-        verifications.record(conn, verifications.VerificationRecord(
-            fingerprint=report.fingerprint, image_ref=report.image_ref, passed=report.passed,
-            started=report.started, duration=report.duration, report=report.as_dict()))
-    finally:
-        conn.close()
+        conn = open_store(project)
+        try:
+            verifications.record(conn, rec)
+        finally:
+            conn.close()
+    except StoreError as exc:
+        fd, name = tempfile.mkstemp(prefix=f"bakery-verification-{report.fingerprint[:12]}-",
+                                    suffix=".json")
+        with os.fdopen(fd, "w") as out:
+            out.write(verifications.to_json(rec))
+        verdict = "passed" if report.passed else "failed"
+        raise StoreError(f"{exc}; the verification ({verdict}) was saved to {name}: record it "
+                         f"with `bakery state import-verification {name}` once the store is "
+                         "repaired") from exc

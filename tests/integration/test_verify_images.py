@@ -24,7 +24,7 @@ def test_web_passes_with_its_own_testinfra_tests(project, base_image, tmp_path):
     events = []
     junit_path = tmp_path / "web.xml"
     report = verify(project, "web", junit_path=junit_path,
-                    on_event=lambda kind, text: events.append((kind, text)))
+                    on_event=lambda kind, data: events.append((kind, data["text"])))
     failures = [(c.name, c.message, c.output) for c in report.failures]
     assert report.passed, failures
     assert report.fingerprint == outcome.record.fingerprint

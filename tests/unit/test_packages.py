@@ -53,3 +53,47 @@ def test_change_renders_as_a_changelog_line():
     assert str(PackageChange("pkg", "1", "2")) == "  pkg 1 -> 2"
     assert str(PackageChange("pkg", None, "2")) == "+ pkg 2"
     assert str(PackageChange("pkg", "1", None)) == "- pkg 1"
+
+
+MULTILINE = """Package: libc-bin
+Status: install ok installed
+Priority: required
+Architecture: amd64
+Version: 2.36-9+deb12u4
+Conffiles:
+ /etc/bindresvport.blacklist 4c09213317e4e3dd3c71d74404e503c5
+ /etc/ld.so.conf 4317c6de8564b68d628c21efa96b37e4
+Description: GNU C Library: Binaries
+ This package contains utility programs related to the GNU C Library.
+ .
+ Package: not-a-package
+ Status: install ok installed
+ Version: 9.9
+
+
+package: lowercase-keys
+status: install ok installed
+architecture: all
+version: 1.0
+description: field names are case-insensitive in deb822
+
+Package: held
+Status: hold ok installed
+Architecture: amd64
+Version: 3
+Package-Type: deb
+
+Package: last
+Status: install ok half-installed
+Architecture: amd64
+Version: 4"""
+
+
+def test_multi_line_fields_and_continuation_lines():
+    """Continuation lines that look like fields belong to the field above; several blank lines
+    separate stanzas; field names are case-insensitive; no trailing newline is needed."""
+    assert parse_dpkg_status(MULTILINE) == [
+        Package("held", "3", "amd64"),
+        Package("libc-bin", "2.36-9+deb12u4", "amd64"),
+        Package("lowercase-keys", "1.0", "all"),
+    ]

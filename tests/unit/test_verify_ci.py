@@ -60,3 +60,45 @@ def test_unknown_ref_is_a_usage_error(repo):
     git(repo.root, "commit", "-qm", "one")
     with pytest.raises(UsageError, match="not a commit"):
         ci.select(repo, "no-such-branch")
+
+
+def test_run_lints_builds_verifies_and_collects_every_failure(project_copy, monkeypatch):
+    """ci.run with the build and the verification faked: what it reports and puts in JUnit."""
+    from types import SimpleNamespace
+
+    from bakery.errors import BuildError
+    from bakery.verify.model import CheckResult, VerifyReport
+
+    def fake_build(project, defn, on_event=None):
+        if defn.name == "web-bad":
+            raise BuildError("apt-get failed")
+        record = SimpleNamespace(version=defn.version, short_fingerprint="abc", fingerprint="f" * 64)
+        return SimpleNamespace(record=record, up_to_date=True, seconds=0.0)
+
+    def fake_verify(project, name, fingerprint=None, test_timeout=None, on_event=None):
+        on_event("passed", {"text": "main_process (0.01s)"})
+        report = VerifyReport(name, "1.0.0", fingerprint, "ref", "id", "now")
+        report.checks = [CheckResult("main_process", name == "web", 0.01,
+                                     outcome="passed" if name == "web" else "failed")]
+        assert test_timeout == 9
+        return report
+
+    monkeypatch.setattr(ci, "build", fake_build)
+    monkeypatch.setattr(ci, "verify", fake_verify)
+    events, reports = [], []
+
+    def record(kind: str, data: dict) -> None:
+        prefix = f"{data['image']}: " if "image" in data else ""
+        events.append((kind, prefix + data["text"]))
+
+    outcome = ci.run(Project(project_copy), None, test_timeout=9, on_event=record, on_report=reports.append)
+    assert outcome.failed == ["verify lb", "build web-bad"] and not outcome.passed
+    assert [s.name for s in outcome.suites] == ["bakery lint", "bakery build", "bakery verify lb:1.0.0",
+                                                "bakery verify web:1.0.0"]
+    assert [(c.name, c.outcome) for c in outcome.suites[1].cases] == [
+        ("lb", "passed"), ("web", "passed"), ("web-bad", "error")]
+    assert ("build-failed", "web-bad: apt-get failed") in events
+    assert ("passed", "web: main_process (0.01s)") in events
+    assert events[0][0] == "lint-passed" and ("selection", "all images (no --base given): lb, web, "
+                                                           "web-bad") in events
+    assert [r.name for r in reports] == ["lb", "web"]

@@ -26,3 +26,23 @@ def test_junit_has_cases_failures_and_skips(tmp_path):
     assert failure.get("message") == "nothing listens on port 8080"
     assert "$ cat /proc/net/tcp /proc/net/tcp6" in failure.text
     assert testcases[1].find("skipped") is not None
+
+
+def test_errors_empty_suites_and_counts_per_suite(tmp_path):
+    path = tmp_path / "ci.xml"
+    junit.write(path, [
+        junit.Suite("bakery build", [], classname="build"),
+        junit.Suite("bakery verify web", [CheckResult(
+            "tests/test_x.py (collecting tests)", False, 0.1, "SyntaxError: invalid syntax\nmore",
+            outcome="error", group="tests", details="tests/test_x.py:1: SyntaxError")], classname="web"),
+    ])
+    root = ET.parse(path).getroot()
+    assert root.get("tests") == "1" and root.get("errors") == "1" and root.get("failures") == "0"
+    build, verify = root.findall("testsuite")
+    assert build.get("name") == "bakery build" and build.get("tests") == "0"
+    assert verify.get("errors") == "1"
+    case = verify.find("testcase")
+    assert case.get("classname") == "web.tests" and case.get("time") == "0.1"
+    error = case.find("error")
+    assert error.get("message") == "SyntaxError: invalid syntax"
+    assert error.text.startswith("SyntaxError: invalid syntax\nmore") and "tests/test_x.py:1" in error.text
