@@ -103,11 +103,13 @@ def main() -> None:
     url = f"http://127.0.0.1:{port}/"
     os.environ["BAKERY_PROJECT"] = str(project)
     rows: list[Row] = []
-    versions = ["1.1.0", "1.0.0"]
+    versions = ["1.1.0", "1.0.0"]  # the next target first: 1.0.0 is live when the faults begin
 
     def next_version() -> str:
+        """The version that is not live (each scenario's rollout finishes on its target)."""
+        target = versions[0]
         versions.reverse()
-        return versions[0]
+        return target
 
     scope = scope_for(Project(project), "staging", "web")
     try:
