@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from bakery.packages import Package
+
 
 def now() -> str:
     """A journal timestamp: UTC, microseconds, sortable as text."""
@@ -39,3 +41,22 @@ class RolloutRow:
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class BuildRecord:
+    """One build: the image its fingerprint names, and what went into it."""
+
+    fingerprint: str
+    name: str
+    version: str
+    image_id: str
+    created: str
+    base_id: str = ""
+    manifest: tuple[Package, ...] = ()
+    definition: dict[str, Any] | None = None
+    sbom_path: str | None = None
+
+    @property
+    def short_fingerprint(self) -> str:
+        return self.fingerprint[:12]

@@ -3,28 +3,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
+from bakery.model.records import BuildRecord
 from bakery.packages import Package
 from bakery.store.db import Connection
 
-
-@dataclass(frozen=True)
-class BuildRecord:
-    fingerprint: str
-    name: str
-    version: str
-    image_id: str
-    created: str
-    base_id: str = ""
-    manifest: tuple[Package, ...] = ()
-    definition: dict[str, Any] | None = None
-    sbom_path: str | None = None
-
-    @property
-    def short_fingerprint(self) -> str:
-        return self.fingerprint[:12]
+__all__ = ["BuildRecord"]  # re-exported: the store reads and writes these
 
 
 def record(conn: Connection, rec: BuildRecord) -> None:

@@ -25,6 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
+
 from bakery.errors import LockError, StoreError
 from bakery.store.db import Connection, connect
 from bakery.store.url import StateURL
@@ -227,12 +229,12 @@ def _end_session(conn: Connection, key: str, current: LockInfo) -> None:
     """End a frozen holder's server session so its advisory lock is freed, then take that lock."""
     if current.session:
         conn.execute("SELECT pg_terminate_backend(?::int)", (current.session,))
-    deadline = time.monotonic() + 10.0
-    while not _try_session_lock(conn, key):
-        if time.monotonic() > deadline:
-            raise LockError(f"{key}: the stale holder's session {current.session} still holds the server "
-                            "lock; a database administrator can end it with pg_terminate_backend")
-        time.sleep(0.05)
+    try:  # the server frees the advisory lock once the terminated backend is gone
+        Retrying(stop=stop_after_delay(10.0), wait=wait_fixed(0.05),
+                 retry=retry_if_result(lambda got: not got))(_try_session_lock, conn, key)
+    except RetryError:
+        raise LockError(f"{key}: the stale holder's session {current.session} still holds the server "
+                        "lock; a database administrator can end it with pg_terminate_backend") from None
 
 
 def _unlock_session(conn: Connection, key: str) -> None:
