@@ -103,13 +103,12 @@ def main() -> None:
     url = f"http://127.0.0.1:{port}/"
     os.environ["BAKERY_PROJECT"] = str(project)
     rows: list[Row] = []
-    versions = ["1.1.0", "1.0.0"]  # the next target first: 1.0.0 is live when the faults begin
+    def live_version() -> str:
+        return status(project)["live"]["version"]
 
     def next_version() -> str:
-        """The version that is not live (each scenario's rollout finishes on its target)."""
-        target = versions[0]
-        versions.reverse()
-        return target
+        """The version that is not live, so each scenario's rollout really changes something."""
+        return "1.0.0" if live_version() == "1.1.0" else "1.1.0"
 
     scope = scope_for(Project(project), "staging", "web")
     try:
@@ -161,13 +160,15 @@ def main() -> None:
 
         def kill_members(count: int):  # noqa: ANN202
             def act() -> str:
+                version = live_version()  # what the operator knows is live, read before the fault
                 for cid in live_members()[:count]:
                     client.containers.get(cid).kill()
                 time.sleep(3)
-                live = status(project)["live"]
-                again = bakery(project, "rollout", "web", "--env", "staging", "--image",
-                               live["version"] if live else versions[0], check=False)
-                return f"repair run exit {again.returncode}"
+                again = bakery(project, "rollout", "web", "--env", "staging", "--image", version,
+                               check=False)
+                hist = json.loads(bakery(project, "history", "web", "--env", "staging", "--json",
+                                         "--limit", "1").stdout)["history"][0]
+                return f"`rollout {version}` exit {again.returncode} ({hist['kind']} {hist['status']})"
             return act
         rows.append(under_load(url, "one live member killed, then `rollout` of the live version",
                                kill_members(1), project))
@@ -187,12 +188,12 @@ def main() -> None:
         def damaged_store() -> str:
             db = project / ".bakery" / "state.db"
             backup = tmp / "state.db.bak"
-            bakery(project, "status", "--env", "staging", "--json")  # a checkpointed, quiet store
+            target = next_version()  # read while the store is whole
             shutil.copy(db, backup)
             for extra in ("-wal", "-shm"):
                 Path(f"{db}{extra}").unlink(missing_ok=True)
             db.write_bytes(b"")
-            proc = bakery(project, "rollout", "web", "--env", "staging", "--image", versions[0], check=False)
+            proc = bakery(project, "rollout", "web", "--env", "staging", "--image", target, check=False)
             message = (proc.stderr.strip().splitlines() or ["-"])[-1][:100]
             shutil.copy(backup, db)
             return f"rollout exit {proc.returncode}: {message}"
@@ -201,7 +202,7 @@ def main() -> None:
         def no_engine() -> str:
             env = dict(os.environ, DOCKER_HOST="tcp://127.0.0.1:1")
             proc = subprocess.run([BAKERY, "--project", str(project), "rollout", "web", "--env", "staging",
-                                   "--image", versions[0]], capture_output=True, text=True, env=env)
+                                   "--image", next_version()], capture_output=True, text=True, env=env)
             message = (proc.stderr.strip().splitlines() or ["-"])[-1][:100]
             return f"rollout exit {proc.returncode}: {message}"
         rows.append(under_load(url, "engine does not answer", no_engine, project))
