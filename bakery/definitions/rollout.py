@@ -22,7 +22,7 @@ ROLLOUT_SCHEMA = Obj(
              "version": Str(pattern=SEMVER, pattern_hint="a semantic version like 1.2.3")},
             required=("name",),
         ),
-        "replicas": Num(minimum=1, maximum=20),
+        "replicas": Num(minimum=1, maximum=200),
         "port": Num(minimum=1, maximum=65535, description="the port the service listens on"),
         "listen": Str(pattern=LISTEN, pattern_hint="host:port like 127.0.0.1:8080",
                       description="where the load balancer listens"),
