@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ci": ("bakery.cli.verify", "Lint, then build and verify the images changed since a revision."),
     "diff": ("bakery.cli.images", "Package changes between two builds of an image."),
     "history": ("bakery.cli.rollout", "Past rollouts and rollbacks, newest first."),
+    "hosts": ("bakery.cli.hosts", "Hosts over SSH: bakery's key; check OS, engine, disk, clock, host keys."),
     "images": ("bakery.cli.images", "List built images: version, fingerprint, size, verification."),
     "lint": ("bakery.cli.definitions", "Validate every image and rollout definition (exit 2 on a problem)."),
     "patch": ("bakery.cli.patch", "Rebuild images with every package upgrade (nightly)."),

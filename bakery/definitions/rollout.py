@@ -9,6 +9,7 @@ from typing import Any
 from bakery.definitions import yamlsource
 from bakery.definitions.image import NAME, SECRET_NAME, SEMVER
 from bakery.definitions.spec import Duration, ListOf, Num, Obj, Str
+from bakery.definitions.targets import TARGETS_SCHEMA, Targets, load_targets
 from bakery.definitions.yamlsource import join
 
 LISTEN = r"(\d{1,3}(\.\d{1,3}){3}|localhost|\[[0-9a-fA-F:]+\]):\d{1,5}"
@@ -66,6 +67,7 @@ ROLLOUT_SCHEMA = Obj(
                           unique=True,
                           description="secret names; values come from the environment "
                           "(BAKERY_SECRET_<NAME>) at run time"),
+        "targets": TARGETS_SCHEMA,
     },
     required=("service", "environment", "image", "port"),
     description="A bakery rollout definition (rollouts/<env>/<service>.yaml)",
@@ -112,6 +114,7 @@ class RolloutDefinition:
     canary_steps: tuple[CanaryStep, ...] = (CanaryStep(10, 10.0), CanaryStep(50, 10.0))
     analysis: Analysis = field(default_factory=Analysis)
     secrets: tuple[str, ...] = ()
+    targets: Targets | None = None  # None: the local engine
 
     @property
     def listen_host(self) -> str:
@@ -159,4 +162,5 @@ def load_rollout(path: Path, project_root: Path | None = None) -> RolloutDefinit
         canary_steps=steps or RolloutDefinition.canary_steps,
         analysis=Analysis(**strategy.get("analysis", {})),
         secrets=tuple(data.get("secrets", [])),
+        targets=load_targets(data.get("targets"), source, project_root),
     )

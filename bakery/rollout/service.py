@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from bakery.balancer import commands as cmd
@@ -23,6 +23,7 @@ from bakery.project import Project
 from bakery.rollout import machine as m
 from bakery.rollout import traffic
 from bakery.rollout.adapters.local import LocalRuntime
+from bakery.rollout.adapters.ssh import ssh_ports_parts
 from bakery.rollout.adapters.store import open_journal, store_lock
 from bakery.rollout.canary import Probe
 from bakery.rollout.context import Context
@@ -64,6 +65,16 @@ def local_ports(project: Project) -> Ports:
                  lock_holder=holder)
 
 
+def ports_for(project: Project, defn: RolloutDefinition, emit: Sink = quiet) -> Ports:
+    """The ports a definition calls for: the local engine, or its ``targets:`` hosts over SSH
+    (the balancer, journal and lock stay on this machine either way)."""
+    ports = local_ports(project)
+    if defn.targets is None:
+        return ports
+    runtime, balancer = ssh_ports_parts(defn.targets, project.state_dir, emit)
+    return replace(ports, runtime=runtime, balancer=balancer)
+
+
 @dataclass
 class Outcome:
     status: str  # succeeded | failed | noop | planned
@@ -94,8 +105,8 @@ def plan_rollout(project: Project, env: str, service: str, image: str | None = N
                  canary: bool = False, ports: Ports | None = None) -> Plan:
     """Read-only: no lock, no LB, no containers, no store rows. What the run would refuse
     (a missing secret value, an unverified image) the plan refuses the same way."""
-    ports = ports or local_ports(project)
     defn = project.load_rollout(env, service)
+    ports = ports or ports_for(project, defn)
     resolve_secrets(defn)
     rec = resolve_target(project, defn, image, ports.runtime)
     require_verified(project, rec)
@@ -116,8 +127,8 @@ def plan_rollout(project: Project, env: str, service: str, image: str | None = N
 def rollout(project: Project, env: str, service: str, image: str | None = None, canary: bool = False,
             on_event: Sink | None = None, ports: Ports | None = None) -> Outcome:
     emit = on_event or quiet
-    ports = ports or local_ports(project)
     defn = project.load_rollout(env, service)
+    ports = ports or ports_for(project, defn, emit)
     environment = resolve_secrets(defn)
     rec = resolve_target(project, defn, image, ports.runtime)
     require_verified(project, rec)
@@ -181,8 +192,8 @@ def rollback(project: Project, env: str, service: str, on_event: Sink | None = N
     """All traffic to the previous fleet in one step; that fleet's members are not touched
     (only started first, and health-checked, if they were stopped): invariant 5."""
     emit = on_event or quiet
-    ports = ports or local_ports(project)
     defn = project.load_rollout(env, service)
+    ports = ports or ports_for(project, defn, emit)
     with ports.journal() as journal:
         ctx = _context(project, ports, defn, journal, emit)
         with ports.lock(ctx.scope.lock_key, "rollback", lambda text: emit("warn", {"text": text})) as held:
@@ -232,6 +243,7 @@ def rollback(project: Project, env: str, service: str, on_event: Sink | None = N
 
 def status(project: Project, env: str | None = None, ports: Ports | None = None) -> list[dict[str, Any]]:
     """Per env+service: live version and colour, weights, health, standby, lock. Read-only."""
+    given = ports
     ports = ports or local_ports(project)
     out = []
     with ports.journal() as journal:
@@ -239,7 +251,7 @@ def status(project: Project, env: str | None = None, ports: Ports | None = None)
             if env and path.parent.name != env:
                 continue
             defn = project.load_rollout(path.parent.name, path.stem)
-            ctx = _context(project, ports, defn, journal, quiet)
+            ctx = _context(project, given or ports_for(project, defn), defn, journal, quiet)
             obs = ctx.observe()
             lb_state = ctx.lb.state()
             lost = detached_live(ctx, obs)
