@@ -63,6 +63,12 @@ def open_client(client: paramiko.SSHClient, host: HostSpec, state_dir: Path,
     except (OSError, paramiko.SSHException, EOFError) as exc:
         raise HostUnreachable(f"{host.name} ({host.ssh_target}) is unreachable over SSH: "
                               f"{exc or type(exc).__name__}") from None
+    transport = client.get_transport()
+    if transport is not None:
+        # paramiko waits an hour for a new channel by default: a host that dies after connecting
+        # must fail the next call in seconds, not hang the rollout.
+        transport.channel_timeout = timeout
+        transport.set_keepalive(5)
 
 
 def _known(state_dir: Path) -> Path:

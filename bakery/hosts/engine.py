@@ -26,7 +26,7 @@ API_VERSION = "1.41"
 class BakeryAdapter(SSHHTTPAdapter):
     """The SDK's SSH adapter with its paramiko client made by bakery (key, known_hosts)."""
 
-    def __init__(self, host: HostSpec, state_dir: Path, timeout: float, max_pool_size: int = 10):
+    def __init__(self, host: HostSpec, state_dir: Path, timeout: float, max_pool_size: int = 4):
         self._host = host
         self._state_dir = state_dir
         super().__init__(f"ssh://{host.user}@{host.address}:{host.port}", timeout=timeout,
@@ -38,6 +38,12 @@ class BakeryAdapter(SSHHTTPAdapter):
 
     def _connect(self) -> None:
         open_client(self.ssh_client, self._host, self._state_dir)
+
+    def get_connection(self, url, proxies=None):  # noqa: ANN001, ANN201 - the SDK's signature
+        """One pool for the host, not one per URL: the SDK keys pools by the whole URL (so each
+        container id gets its own, each holding SSH channels open), and sshd allows only
+        ``MaxSessions`` (10 by default) channels per connection; past that, calls fail."""
+        return super().get_connection("http+docker://ssh", proxies)
 
 
 def host_engine(host: HostSpec, state_dir: Path, timeout: float = 120) -> docker.DockerClient:

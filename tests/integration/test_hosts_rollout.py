@@ -8,7 +8,10 @@ The hosts start once for the module (about 30 s) and are shared; traffic goes on
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -54,10 +57,13 @@ def _target(project: Project, env: str, hosts: SshHosts, replicas: int = 3) -> N
     path.write_text(text + hosts.targets_yaml())
 
 
-def containers_on(project: Project, hosts: SshHosts) -> dict[str, list[str]]:
+def containers_on(project: Project, hosts: SshHosts, names: tuple[str, ...] = ("h1", "h2", "h3"),
+                  ) -> dict[str, list[str]]:
     """Per host, the running web members its engine has: "colour version"."""
     out = {}
     for h in project.load_rollout("hosts", "web").targets.hosts:
+        if h.name not in names:
+            continue
         client = host_engine(h, project.state_dir)
         try:
             out[h.name] = sorted(f"{c.labels[labels.COLOUR]} {c.labels[labels.IMAGE_VERSION]}"
@@ -152,3 +158,36 @@ def test_rollout_canary_and_rollback_across_three_hosts(fleet, docker_engine):
     assert back.exit_code == 0, back.output
     assert version_at(project, "hosts") == "1.0.0"
     assert load.codes and set(load.codes) == {200}, f"failed: {[c for c in load.codes if c != 200]}"
+
+
+def test_a_host_killed_mid_canary_aborts_to_blue_on_the_hosts_that_answer(fleet, docker_engine):
+    """Runs last: it kills h3. The canary fails (its probes to h3 fail), traffic goes back to
+    blue, green is removed from h1 and h2, and h3 is reported; the load sees at most the one
+    request it had in flight on h3."""
+    project, hosts = fleet
+    assert bakery(project, "hosts", "check", "hosts").exit_code == 0
+    if not any("blue 1.0.0" in members for members in containers_on(project, hosts).values()):
+        # Run alone: start from 1.0.0 on every host, as the test before leaves it.
+        assert bakery(project, "rollout", "web", "--env", "hosts", "--image", "1.0.0").exit_code == 0
+    cli = Path(sys.executable).parent / "bakery"
+    with Load(url(project, "hosts")) as load:
+        proc = subprocess.Popen([str(cli), "--project", str(project.root), "rollout", "web", "--env", "hosts",
+                                 "--image", "1.1.0", "--canary", "--json"],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        lines = []
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith('{"event": "weights"') and json.loads(line).get("green_percent") == 10:
+                docker_engine.containers.get(hosts.hosts[2].container).kill()
+        proc.wait(timeout=300)
+        time.sleep(0.5)
+    output = "".join(lines)
+    assert proc.returncode == 1, output
+    assert "h3" in output and "does not answer" in output
+    assert version_at(project, "hosts") == "1.0.0"
+    assert containers_on(project, hosts, ("h1", "h2")) == {"h1": ["blue 1.0.0"], "h2": ["blue 1.0.0"]}
+    failed = [c for c in load.codes if c != 200]
+    assert load.codes and len(failed) <= 1, f"failed answers: {failed}"
+    status = json.loads(bakery(project, "status", "--env", "hosts", "--json").stdout)["services"][0]
+    assert status["live"]["version"] == "1.0.0"

@@ -21,6 +21,7 @@ from typing import Any
 
 import docker
 import docker.errors
+import paramiko
 
 from bakery.balancer.haproxy import HAProxy
 from bakery.build.fingerprint import fingerprint_tag
@@ -32,6 +33,7 @@ from bakery.engine.scope import SLOT_LABEL, Scope
 from bakery.errors import BakeryError, BalancerError, EngineError, RolloutError
 from bakery.hosts.engine import host_engine
 from bakery.hosts.placement import place
+from bakery.hosts.ship import have_openssh, stream_load
 from bakery.model.fleet import Fleet, Member
 from bakery.rollout.adapters.local import fleets_from_containers
 from bakery.rollout.ports import FleetSpec, Sink, quiet
@@ -40,6 +42,12 @@ HOST_LABEL = f"{labels.PREFIX}.host"
 HOST_PORT_LABEL = f"{labels.PREFIX}.host-port"
 FIRST_PORT = 20000  # host ports bakery publishes members on: the first free one from here
 LAST_PORT = 29999
+CONTROL_TIMEOUT = 15.0  # seconds an engine call on a host may take before the host counts as down
+SHIP_TIMEOUT = 600.0
+
+
+# What a call to a host raises when the host (or the way to it) fails, rather than its engine.
+HOST_FAILURES = (BakeryError, docker.errors.DockerException, OSError, EOFError, paramiko.SSHException)
 
 
 def _ns(seconds: float) -> int:
@@ -90,12 +98,25 @@ class SshRuntime:
         return next(h for h in self.targets.hosts if h.name == name)
 
     def client(self, host: HostSpec) -> docker.DockerClient:
+        """For control calls (list, start, stop): a short timeout, so a host that dies mid-call
+        is known as down within CONTROL_TIMEOUT rather than after TCP gives up."""
         with self._lock:
             if host.name in self._clients:
                 return self._clients[host.name]
-        client = host_engine(host, self.state_dir)
+        client = host_engine(host, self.state_dir, timeout=CONTROL_TIMEOUT)
         with self._lock:
             self._clients[host.name] = client
+        return client
+
+    def shipper(self, host: HostSpec) -> docker.DockerClient:
+        """For image loads, which may be quiet for long on a slow disk: a long timeout."""
+        key = f"{host.name}#ship"
+        with self._lock:
+            if key in self._clients:
+                return self._clients[key]
+        client = host_engine(host, self.state_dir, timeout=SHIP_TIMEOUT)
+        with self._lock:
+            self._clients[key] = client
         return client
 
     def address(self, host: HostSpec) -> str:
@@ -111,8 +132,8 @@ class SshRuntime:
         with self._lock:
             first = host.name not in self.down
             self.down[host.name] = str(exc)
-            client = self._clients.pop(host.name, None)
-        if client is not None:
+            clients = [self._clients.pop(k) for k in (host.name, f"{host.name}#ship") if k in self._clients]
+        for client in clients:
             try:
                 client.close()
             except Exception:  # noqa: BLE001 - a dead transport may fail to close; it is gone anyway
@@ -122,11 +143,16 @@ class SshRuntime:
 
     def _each(self, hosts: list[HostSpec] | tuple[HostSpec, ...], action: Any) -> dict[str, Any]:
         """``action(host, client)`` on every host at once; hosts that fail are marked down and
-        left out of the answer."""
+        left out of the answer. A host once down stays down for this command (one runtime per
+        command): it is not dialled again on every poll."""
+        hosts = [h for h in hosts if h.name not in self.down]
+        if not hosts:
+            return {}
+
         def one(host: HostSpec) -> tuple[str, Any]:
             try:
                 return host.name, action(host, self.client(host))
-            except (BakeryError, docker.errors.DockerException, OSError, EOFError) as exc:
+            except HOST_FAILURES as exc:
                 if isinstance(exc, docker.errors.APIError) and exc.response is not None:
                     raise  # the engine answered: a real error, not a dead host
                 self._mark_down(host, exc)
@@ -184,7 +210,10 @@ class SshRuntime:
         except docker.errors.ImageNotFound:
             self.emit("info", {"text": f"shipping {spec.image_name} {spec.version} to {host.name} "
                                        "(docker save | docker load over SSH)"})
-            client.images.load(self.local.api.get_image(tag))
+            if have_openssh():
+                stream_load(host, self.state_dir, self.local.api.get_image(tag))
+            else:  # the SDK's own transport: same trust, slower (paramiko ciphers in Python)
+                self.shipper(host).images.load(self.local.api.get_image(tag))
             have = client.images.get(tag).id
         if have != spec.image_id:
             raise RolloutError(f"{host.name}: {tag} there is {have[:19]}, not the verified build "
@@ -196,10 +225,11 @@ class SshRuntime:
         if self.down:
             self.emit("warn", {"text": "placing on the hosts that answer; left out: "
                                        + ", ".join(sorted(self.down))})
-        used = sorted({h.name for h in placement.values()})
-        for name in used:  # shipping in parallel would only compete for the uplink and the disk
-            host = self.host(name)
-            self.ship(host, self.client(host), spec)
+        used = [self.host(n) for n in sorted({h.name for h in placement.values()})]
+        shipped = self._each(used, lambda host, client: self.ship(host, client, spec))
+        if missing := sorted({h.name for h in used} - set(shipped)):
+            raise EngineError(f"cannot ship {spec.image_name} {spec.version} to {', '.join(missing)}: "
+                              + "; ".join(self.down[n] for n in missing))
         claimed: dict[str, set[int]] = {}
         for slot, host in placement.items():
             client = self.client(host)
