@@ -8,8 +8,8 @@ are removed afterwards. The `docker run` flags are the ones measured to work her
 from __future__ import annotations
 
 import base64
-import os
 import io
+import os
 import tarfile
 import time
 import uuid

@@ -185,9 +185,10 @@ def test_a_host_killed_mid_canary_aborts_to_blue_on_the_hosts_that_answer(fleet,
     output = "".join(lines)
     assert proc.returncode == 1, output
     assert "h3" in output and "does not answer" in output
-    assert version_at(project, "hosts") == "1.0.0"
-    assert containers_on(project, hosts, ("h1", "h2")) == {"h1": ["blue 1.0.0"], "h2": ["blue 1.0.0"]}
+    assert version_at(project, "hosts") == "1.0.0", output
+    left = containers_on(project, hosts, ("h1", "h2"))
+    assert left == {"h1": ["blue 1.0.0"], "h2": ["blue 1.0.0"]}, output
     failed = [c for c in load.codes if c != 200]
-    assert load.codes and len(failed) <= 1, f"failed answers: {failed}"
+    assert load.codes and len(failed) <= 1, f"failed answers: {failed}\n{output}"
     status = json.loads(bakery(project, "status", "--env", "hosts", "--json").stdout)["services"][0]
     assert status["live"]["version"] == "1.0.0"

@@ -71,7 +71,8 @@ CASES = [
     ("missing-key-file", "targets:\n  hosts:\n    - {name: a, address: 10.0.0.1, key: keys/none}\n",
      "rollouts/staging/web.yaml:33: targets.hosts[0].key: no key file at keys/none"),
     ("bad-label", "targets:\n  hosts:\n    - {name: a, address: 10.0.0.1, labels: {Zone: a}}\n",
-     "rollouts/staging/web.yaml:33: targets.hosts[0].labels.Zone: key should be a lowercase label name like zone"),
+     "rollouts/staging/web.yaml:33: targets.hosts[0].labels.Zone: key should be a lowercase label "
+     "name like zone"),
     ("bad-host-name", "targets:\n  hosts:\n    - {name: Web_1, address: 10.0.0.1}\n",
      "rollouts/staging/web.yaml:33: targets.hosts[0].name: should be lowercase letters, digits and dashes"),
 ]
