@@ -122,7 +122,7 @@ def write_results(rows: list[Row], ships: dict[str, float], scale: dict[int, flo
         lines.append(f"| {r.scenario} | {r.tool} | {r.requests} | {r.failed} | {r.load_seconds:.1f} | "
                      f"{r.change_seconds:.1f} | {r.note} |")
     lines += ["", "| shipping web 1.0.0 (≈140 MB) to 3 hosts at once | s |", "|---|---:|"]
-    lines += [f"| {k} | {v:.1f} |" for k, v in ships.items()]
+    lines += [f"| {k.replace('|', chr(92) + '|')} | {v:.1f} |" for k, v in ships.items()]
     lines += ["| registry pull by digest | not measured: the registry is not built yet |", "",
               "| first rollout over 3 hosts (image already there) | s |", "|---|---:|"]
     lines += [f"| {n} replicas | {s:.1f} |" for n, s in scale.items()]

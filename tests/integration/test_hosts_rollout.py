@@ -75,6 +75,11 @@ def containers_on(project: Project, hosts: SshHosts, names: tuple[str, ...] = ("
 
 def test_hosts_check_records_first_contact_and_refuses_a_changed_key(fleet, docker_engine):
     project, hosts = fleet
+    # Never seen: a rollout refuses every host (nothing changes) and says what to run.
+    unseen = bakery(project, "rollout", "web", "--env", "hosts", "--image", "1.0.0")
+    assert unseen.exit_code == 1 and "cannot place any replica: no host answers" in unseen.stderr
+    assert "is not in" in unseen.stderr and "run `bakery hosts check ENV`" in unseen.stderr
+    assert not (project.state_dir / "hosts" / "known_hosts").exists()
     first = bakery(project, "hosts", "check", "hosts")
     assert first.exit_code == 0, first.output
     for h in hosts.hosts:

@@ -198,7 +198,8 @@ class SshRuntime:
         except docker.errors.APIError as exc:
             raise EngineError(f"the engine did not answer about {ref}: {exc}") from exc
         if not self.answering():
-            place(self.targets.hosts, 1, self.targets.spread, frozenset(self.down))  # raises, naming them
+            raise RolloutError("cannot place any replica: no host answers:\n"
+                               + "\n".join(f"  {name}: {why}" for name, why in sorted(self.down.items())))
         return True
 
     def ship(self, host: HostSpec, client: docker.DockerClient, spec: FleetSpec) -> None:
@@ -364,3 +365,13 @@ def ssh_ports_parts(targets: Targets, state_dir: Path, emit: Sink = quiet) -> tu
         network = targets.network
         return runtime, lambda scope, defn: HostsHAProxy(scope, defn, network)
     return runtime, HAProxy
+
+
+def host_health(runtime: object) -> list[dict[str, str]]:
+    """Per host of an SSH runtime: up or down (and why), for `bakery status`; [] for any other
+    runtime. A hook for service.status: ``"hosts": host_health(ctx.runtime)``."""
+    if not isinstance(runtime, SshRuntime):
+        return []
+    up = {h.name for h in runtime.answering()}
+    return [{"host": h.name, "address": h.address, "state": "up" if h.name in up else "down",
+             "why": runtime.down.get(h.name, "")} for h in runtime.targets.hosts]
