@@ -50,6 +50,9 @@ command -v git >/dev/null || missing+=(git)
 command -v packer >/dev/null || missing+=(packer)
 command -v wrk >/dev/null || missing+=(wrk)
 command -v dpkg-deb >/dev/null || missing+=(dpkg)
+# ssh ships images to hosts (docker save | ssh docker load); without it bakery falls back to the
+# docker SDK's slower paramiko transport.
+command -v ssh >/dev/null || missing+=(openssh-client)
 [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 
 # 3. A Docker engine that answers.

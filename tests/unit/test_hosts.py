@@ -101,3 +101,19 @@ def test_first_contact_is_recorded_and_unknown_hosts_refused(tmp_path):
     assert saved.lookup("[10.0.0.1]:2222")["ssh-ed25519"] == key
     with pytest.raises(HostKeyError, match="is not in .*known_hosts; run `bakery hosts check ENV`"):
         RefuseUnknown(known).missing_host_key(client, "10.0.0.9", key)
+
+
+def test_hosts_key_and_check_from_the_cli(project_copy):
+    from click.testing import CliRunner
+
+    from bakery.cli import main
+
+    made = CliRunner().invoke(main, ["--project", str(project_copy), "hosts", "key"])
+    assert made.exit_code == 0 and "made " in made.stdout
+    assert made.stdout.strip().splitlines()[-1] == public_line(project_copy / ".bakery")
+    again = CliRunner().invoke(main, ["--project", str(project_copy), "hosts", "key"])
+    assert "using " in again.stdout  # kept, never replaced
+    local = CliRunner().invoke(main, ["--project", str(project_copy), "hosts", "check", "staging"])
+    assert local.exit_code == 2 and "no service in staging names hosts" in local.stderr
+    missing = CliRunner().invoke(main, ["--project", str(project_copy), "hosts", "check", "nowhere"])
+    assert missing.exit_code == 2 and "no rollout definitions under rollouts/nowhere/" in missing.stderr
