@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -280,8 +281,6 @@ class SshRuntime:
         return "\n".join(lines)
 
     def wait_healthy(self, scope: Scope, rollout_id: str, timeout: float, poll: float = 0.5) -> Fleet:
-        import time
-
         deadline = time.monotonic() + timeout
         while True:
             fleet = self.find_fleet(scope, rollout_id)
