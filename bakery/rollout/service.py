@@ -71,8 +71,8 @@ def ports_for(project: Project, defn: RolloutDefinition, emit: Sink = quiet) -> 
     ports = local_ports(project)
     if defn.targets is None:
         return ports
-    runtime, balancer = ssh_ports_parts(defn.targets, project.state_dir, emit)
-    return replace(ports, runtime=runtime, balancer=balancer)
+    runtime, balancer, probe = ssh_ports_parts(defn.targets, project.state_dir, emit)
+    return replace(ports, runtime=runtime, balancer=balancer, probe=probe)
 
 
 @dataclass

@@ -83,3 +83,22 @@ def test_an_image_that_is_not_the_verified_build_is_refused():
     spec = FleetSpec("sha256:good", "web", "1.0.0", "f" * 64, "blue", "r1", 1, 8080, 1.0, 2.0, 3)
     with pytest.raises(RolloutError, match="h1: .* is sha256:other, not the verified build sha256:good"):
         rt.ship(rt.host("h1"), rt._clients["h1"], spec)
+
+
+def test_a_probe_that_fails_on_a_host_that_does_not_answer_stops_the_run():
+    import socket
+
+    from bakery.rollout.adapters.ssh import HostAwareProbe
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed once the block ends: nothing listens there
+    hosts = (HostSpec("h1", "127.0.0.1"),)
+    rt = SshRuntime(Targets(hosts), SCOPE.state_dir)
+    rt._clients["h1"] = Engine(fail=OSError("no route to host"))
+    with pytest.raises(RolloutError, match=r"host h1 \(127.0.0.1\) does not answer: no route to host"):
+        HostAwareProbe(rt)("127.0.0.1", port, 0.5)
+    rt2 = SshRuntime(Targets(hosts), SCOPE.state_dir)
+    rt2._clients["h1"] = Engine()
+    ok, _ = HostAwareProbe(rt2)("127.0.0.1", port, 0.5)  # the member failed, its host answers:
+    assert not ok and rt2.down == {}  # a plain probe error, judged by the analysis

@@ -22,6 +22,7 @@ from typing import Any
 
 import docker
 import docker.errors
+import httpx
 import paramiko
 
 from bakery.balancer.haproxy import HAProxy
@@ -37,6 +38,7 @@ from bakery.hosts.placement import place
 from bakery.hosts.ship import have_openssh, stream_load
 from bakery.model.fleet import Fleet, Member
 from bakery.rollout.adapters.local import fleets_from_containers
+from bakery.rollout.canary import http_probe
 from bakery.rollout.ports import FleetSpec, Sink, quiet
 
 HOST_LABEL = f"{labels.PREFIX}.host"
@@ -162,6 +164,15 @@ class SshRuntime:
         with ThreadPoolExecutor(max_workers=max(1, len(hosts))) as pool:
             results = dict(pool.map(one, hosts))
         return {name: value for name, value in results.items() if name not in self.down}
+
+    def check_host_at(self, ip: str) -> None:
+        """RolloutError when the host with this address does not answer (pinged now)."""
+        for host in self.targets.hosts:
+            if self.address(host) == ip:
+                self._each([host], lambda h, client: client.ping())
+                if host.name in self.down:
+                    raise RolloutError(f"host {host.name} ({host.address}) does not answer: "
+                                       f"{self.down[host.name]}")
 
     def answering(self) -> list[HostSpec]:
         """The hosts whose engine answers now (each is pinged)."""
@@ -357,13 +368,37 @@ class HostsHAProxy(HAProxy):
                                 f"{exc.explanation or exc}") from exc
 
 
-def ssh_ports_parts(targets: Targets, state_dir: Path, emit: Sink = quiet) -> tuple[SshRuntime, Any]:
-    """(runtime, balancer factory) for a definition with ``targets:``; see service.ports_for."""
+class HostAwareProbe:
+    """The canary's probe, plus: when a member does not answer, is its host still there? A
+    host that does not answer stops the run (RolloutError: the driver aborts and unwinds).
+
+    The verdict alone would not: it counts the balancer's requests with the probes, and HAProxy
+    routes around a dead host, so under real traffic the probes' errors fall below the limit and
+    a canary with members gone would be promoted."""
+
+    def __init__(self, runtime: SshRuntime):
+        self.runtime = runtime
+        self._client: httpx.Client | None = None
+
+    def __call__(self, host: str, port: int, timeout: float) -> tuple[bool, float]:
+        if self._client is None:
+            self._client = httpx.Client()
+        ok, ms = http_probe(self._client)(host, port, timeout)
+        if not ok:
+            self.runtime.check_host_at(host)
+        return ok, ms
+
+
+def ssh_ports_parts(targets: Targets, state_dir: Path,
+                    emit: Sink = quiet) -> tuple[SshRuntime, Any, HostAwareProbe]:
+    """(runtime, balancer factory, canary probe) for a definition with ``targets:``; see
+    service.ports_for."""
     runtime = SshRuntime(targets, state_dir, emit)
+    probe = HostAwareProbe(runtime)
     if targets.network:
         network = targets.network
-        return runtime, lambda scope, defn: HostsHAProxy(scope, defn, network)
-    return runtime, HAProxy
+        return runtime, lambda scope, defn: HostsHAProxy(scope, defn, network), probe
+    return runtime, HAProxy, probe
 
 
 def host_health(runtime: object) -> list[dict[str, str]]:
