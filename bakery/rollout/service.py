@@ -23,7 +23,7 @@ from bakery.project import Project
 from bakery.rollout import machine as m
 from bakery.rollout import traffic
 from bakery.rollout.adapters.local import LocalRuntime
-from bakery.rollout.adapters.ssh import ssh_ports_parts
+from bakery.rollout.adapters.ssh_wiring import ssh_ports_parts
 from bakery.rollout.adapters.store import open_journal, store_lock
 from bakery.rollout.canary import Probe
 from bakery.rollout.context import Context

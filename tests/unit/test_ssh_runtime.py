@@ -88,7 +88,7 @@ def test_an_image_that_is_not_the_verified_build_is_refused():
 def test_a_probe_that_fails_on_a_host_that_does_not_answer_stops_the_run():
     import socket
 
-    from bakery.rollout.adapters.ssh import HostAwareProbe
+    from bakery.rollout.adapters.ssh_wiring import HostAwareProbe
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
