@@ -55,6 +55,9 @@ command -v chromium >/dev/null || missing+=(chromium)
 command -v dpkg-deb >/dev/null || missing+=(dpkg)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || command -v initdb >/dev/null \
     || missing+=(postgresql)
+# ssh ships images to hosts (docker save | ssh docker load); without it bakery falls back to the
+# docker SDK's slower paramiko transport.
+command -v ssh >/dev/null || missing+=(openssh-client)
 [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 
 # 3. A Docker engine that answers.

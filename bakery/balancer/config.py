@@ -1,8 +1,10 @@
 """Render haproxy.cfg for one environment+service from its rollout definition. Pure.
 
-Both colours get ``SLOTS`` server slots from ``server-template``, disabled and without an
-address (``init-addr none``), so a rollout of any replica count (the schema caps it at 20)
-only ever needs runtime API commands: HAProxy is never reloaded while it serves.
+Both colours get server slots from ``server-template``, disabled and without an address
+(``init-addr none``), so a rollout only ever needs runtime API commands: HAProxy is never
+reloaded while it serves. The slot count follows the definition's replicas (at least
+``SLOTS``), so a fleet of 50 works; since a serving balancer is never restarted, raising
+``replicas`` above the slots a serving balancer has takes effect once it serves nothing.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from bakery.balancer.commands import BACKEND
 from bakery.definitions.rollout import RolloutDefinition
 
-SLOTS = 20  # the schema's maximum replica count
+SLOTS = 20  # the fewest slots per colour: room to scale up to 20 without a new balancer
 FRONTEND_PORT = 8080  # inside the LB container; the engine publishes it to `listen:`
 MONITOR_PORT = 8404
 SOCKET_NAME = "admin.sock"
@@ -21,7 +23,13 @@ def _ms(seconds: float) -> str:
     return f"{max(1, round(seconds * 1000))}ms"
 
 
-def render(defn: RolloutDefinition, slots: int = SLOTS) -> str:
+def slots_for(defn: RolloutDefinition) -> int:
+    """Slots per colour: every replica gets one, and never fewer than ``SLOTS``."""
+    return max(SLOTS, defn.replicas)
+
+
+def render(defn: RolloutDefinition, slots: int | None = None) -> str:
+    slots = slots if slots is not None else slots_for(defn)
     h = defn.health
     check = (f"check inter {_ms(h.interval)} fastinter {_ms(h.interval)} downinter {_ms(h.interval)} "
              f"rise {h.healthy_threshold} fall {h.unhealthy_threshold}")

@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evidence": ("bakery.cli.evidence", "Export or verify an image's signed evidence (in-toto, DSSE)."),
     "diff": ("bakery.cli.images", "Package changes between two builds of an image."),
     "history": ("bakery.cli.rollout", "Past rollouts and rollbacks, newest first."),
+    "hosts": ("bakery.cli.hosts", "Hosts over SSH: bakery's key; check OS, engine, disk, clock, host keys."),
     "images": ("bakery.cli.images", "List built images: version, fingerprint, size, verification."),
     "keys": ("bakery.cli.evidence", "The project's signing keys (keys init)."),
     "lint": ("bakery.cli.definitions", "Validate every image and rollout definition (exit 2 on a problem)."),

@@ -244,6 +244,13 @@ def status(ctx: Context, env: str | None, as_json: bool) -> None:
             console.print(f"    {srv['server']:<8} {srv['status']:<10} weight {srv['weight']:<4} "
                           f"{srv['addr']:<22} sessions {srv['sessions']} requests {srv['requests']}",
                           highlight=False)
+        if row["lb"] == "stopped":
+            console.print(f"  [yellow]![/] the load balancer is stopped: nothing is served; "
+                          f"`bakery rollout {row['service']} --env {row['env']}` starts it again",
+                          highlight=False)
+        for host in row.get("hosts", []):
+            why = f" ({host['why']})" if host["why"] else ""
+            console.print(f"  host {host['host']} {host['address']}: {host['state']}{why}", highlight=False)
         console.print(f"  lock: {row['lock'] or 'free'}", highlight=False)
 
 

@@ -11,6 +11,7 @@ from bakery.definitions.image import SECRET_NAME, SemVer
 from bakery.definitions.names import NAME
 from bakery.definitions.secrets import secret_reason
 from bakery.definitions.spec import Bool, Duration, ListOf, Num, Obj, Str
+from bakery.definitions.targets import TARGETS_SCHEMA, Targets, load_targets
 from bakery.definitions.text import check_strings
 from bakery.definitions.yamlsource import join
 
@@ -54,7 +55,7 @@ ROLLOUT_SCHEMA = Obj(
              "version": SemVer()},
             required=("name",),
         ),
-        "replicas": Num(minimum=1, maximum=20),
+        "replicas": Num(minimum=1, maximum=200),
         "port": Num(minimum=1, maximum=65535, description="the port the service listens on"),
         "listen": Str(pattern=LISTEN, pattern_hint="host:port like 127.0.0.1:8080",
                       description="where the load balancer listens"),
@@ -116,6 +117,7 @@ ROLLOUT_SCHEMA = Obj(
             description="notification targets (apprise)",
         ),
         "requires": REQUIRES,  # trust (issue 16)
+        "targets": TARGETS_SCHEMA,
     },
     required=("service", "environment", "image", "port"),
     description="A bakery rollout definition (rollouts/<env>/<service>.yaml)",
@@ -172,6 +174,7 @@ class RolloutDefinition:
     secrets: tuple[str, ...] = ()
     notify: NotifySpec = field(default_factory=NotifySpec)
     requires: Requirements = field(default_factory=Requirements)  # trust (issue 16)
+    targets: Targets | None = None  # None: the local engine
 
     @property
     def listen_host(self) -> str:
@@ -229,6 +232,7 @@ def load_rollout(path: Path, project_root: Path | None = None) -> RolloutDefinit
         notify=NotifySpec(tuple(notify.get("urls", ())), tuple(notify.get("url_secrets", ())),
                           tuple(notify.get("events", NOTIFY_EVENTS)), notify.get("timeout", 5.0)),
         requires=requires,
+        targets=load_targets(data.get("targets"), source, project_root),
     )
 
 

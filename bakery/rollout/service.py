@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from bakery.balancer import commands as cmd
@@ -26,6 +26,7 @@ from bakery.project import Project
 from bakery.rollout import machine as m
 from bakery.rollout import traffic
 from bakery.rollout.adapters.local import LocalRuntime
+from bakery.rollout.adapters.ssh_wiring import host_health, ssh_ports_parts
 from bakery.rollout.adapters.store import open_journal, store_lock
 from bakery.rollout.canary import Probe
 from bakery.rollout.context import Context
@@ -60,13 +61,23 @@ def local_ports(project: Project) -> Ports:
         conn = open_store(project)
         try:
             info = locks.get(conn, key)
+            return locks.describe_with_state(info, conn) if info else None
         finally:
             conn.close()
-        return locks.describe_with_state(info, conn) if info else None
 
     return Ports(runtime=LocalRuntime(), balancer=HAProxy, journal=lambda: open_journal(project),
                  lock=store_lock(project), lb_image=lambda emit: verified_lb_image(project, emit),
                  lock_holder=holder)
+
+
+def ports_for(project: Project, defn: RolloutDefinition, emit: Sink = quiet) -> Ports:
+    """The ports a definition calls for: the local engine, or its ``targets:`` hosts over SSH
+    (the balancer, journal and lock stay on this machine either way)."""
+    ports = local_ports(project)
+    if defn.targets is None:
+        return ports
+    runtime, balancer, probe = ssh_ports_parts(defn.targets, project.state_dir, emit)
+    return replace(ports, runtime=runtime, balancer=balancer, probe=probe)
 
 
 @dataclass
@@ -112,8 +123,8 @@ def plan_rollout(project: Project, env: str, service: str, image: str | None = N
                  canary: bool = False, ports: Ports | None = None) -> Plan:
     """Read-only: no lock, no LB, no containers, no store rows. What the run would refuse
     (a missing secret value, an unverified image) the plan refuses the same way."""
-    ports = ports or local_ports(project)
     defn = project.load_rollout(env, service)
+    ports = ports or ports_for(project, defn)
     resolve_secrets(defn)
     rec = resolve_target(project, defn, image, ports.runtime)
     require_verified(project, rec)
@@ -135,8 +146,8 @@ def plan_rollout(project: Project, env: str, service: str, image: str | None = N
 def rollout(project: Project, env: str, service: str, image: str | None = None, canary: bool = False,
             on_event: Sink | None = None, ports: Ports | None = None) -> Outcome:
     emit = on_event or quiet
-    ports = ports or local_ports(project)
     defn = project.load_rollout(env, service)
+    ports = ports or ports_for(project, defn, emit)
     environment = resolve_secrets(defn)
     rec = resolve_target(project, defn, image, ports.runtime)
     require_verified(project, rec)
@@ -242,8 +253,8 @@ def rollback(project: Project, env: str, service: str, on_event: Sink | None = N
     """All traffic to the previous fleet in one step; that fleet's members are not touched
     (only started first, and health-checked, if they were stopped): invariant 5."""
     emit = on_event or quiet
-    ports = ports or local_ports(project)
     defn = project.load_rollout(env, service)
+    ports = ports or ports_for(project, defn, emit)
     with ports.journal() as journal:
         ctx = _context(project, ports, defn, journal, emit)
         with reported(project, defn, ctx.lb, emit, thresholds=False) as emit, \
@@ -295,6 +306,7 @@ def rollback(project: Project, env: str, service: str, on_event: Sink | None = N
 
 def status(project: Project, env: str | None = None, ports: Ports | None = None) -> list[dict[str, Any]]:
     """Per env+service: live version and colour, weights, health, standby, lock. Read-only."""
+    given = ports
     ports = ports or local_ports(project)
     out = []
     with ports.journal() as journal:
@@ -302,13 +314,14 @@ def status(project: Project, env: str | None = None, ports: Ports | None = None)
             if env and path.parent.name != env:
                 continue
             defn = project.load_rollout(path.parent.name, path.stem)
-            ctx = _context(project, ports, defn, journal, quiet)
+            ctx = _context(project, given or ports_for(project, defn), defn, journal, quiet)
             obs = ctx.observe()
             lb_state = ctx.lb.state()
             lost = detached_live(ctx, obs)
             out.append({
                 "env": defn.environment, "service": defn.service, "url": url_of(defn, ctx.lb),
                 "lb": "running" if obs.stats is not None else ("stopped" if lb_state.present else "absent"),
+                "hosts": host_health(ctx.runtime),  # per host of an SSH fleet: up or down, and why
                 "live": {"version": obs.live.version, "colour": obs.live.colour,
                          "fingerprint": obs.live.fingerprint[:12], "rollout": obs.live.rollout_id,
                          "healthy": obs.live.healthy} if obs.live else None,

@@ -31,3 +31,13 @@ def test_render_depends_on_health_not_on_replicas(tmp_path):
     assert render(load_rollout(a)) == first  # a replica change never needs a reload
     a.write_text(src.replace("path: /healthz", "path: /ready"))
     assert "option httpchk GET /ready" in render(load_rollout(a))
+
+
+def test_slots_follow_replicas_above_twenty(tmp_path):
+    src = (REPO / "rollouts/staging/web.yaml").read_text()
+    a = tmp_path / "staging" / "web.yaml"
+    a.parent.mkdir()
+    a.write_text(src.replace("replicas: 2", "replicas: 50"))
+    text = render(load_rollout(a))
+    assert "server-template blue 1-50 127.0.0.1:8080" in text
+    assert "server-template green 1-50 127.0.0.1:8080" in text

@@ -64,7 +64,10 @@ def test_unknown_ref_is_a_usage_error(repo):
 
 def test_run_lints_builds_verifies_and_collects_every_failure(project_copy, monkeypatch):
     """ci.run with the build and the verification faked: what it reports and puts in JUnit."""
+    import shutil
     from types import SimpleNamespace
+
+    shutil.rmtree(project_copy / "images" / "host")  # the three example service images are the subject
 
     from bakery.errors import BuildError
     from bakery.verify.model import CheckResult, VerifyReport

@@ -1,0 +1,199 @@
+"""Rollouts to three real SSH hosts (Docker-in-Docker with sshd, images/host): `bakery hosts
+check`, host-key trust, and blue/green, canary and rollback through the real CLI and HAProxy.
+
+The hosts start once for the module (about 30 s) and are shared; traffic goes only to loopback
+(the load balancer) and to the hosts' addresses.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bakery.build.docker_builder import build
+from bakery.engine import labels
+from bakery.hosts.engine import host_engine
+from bakery.hosts.keys import known_hosts_path
+from bakery.project import Project
+from tests.integration.hosts_support import SshHosts, host_key_fingerprint, ssh_hosts
+from tests.integration.rollout_support import (
+    Load,
+    bakery,
+    lb_stats,
+    mark_verified,
+    scratch_project,
+    url,
+    version_at,
+)
+
+pytestmark = pytest.mark.docker
+
+ENVS = ("hosts",)
+
+
+@pytest.fixture(scope="module")
+def fleet(docker_engine, base_image, tmp_path_factory):
+    """(project, hosts): web 1.0.0 and 1.1.0 built (verified elsewhere in the suite: marked here),
+    env `hosts` running web on the three hosts, and bakery's key authorized on them."""
+    work = tmp_path_factory.mktemp("hosts")
+    with scratch_project(docker_engine, work / "project", ENVS) as project:
+        with ssh_hosts(docker_engine, project, work) as hosts:
+            _target(project, "hosts", hosts)
+            web_yaml = project.root / "images" / "web" / "image.yaml"
+            for version in ("1.0.0", "1.1.0"):
+                web_yaml.write_text(web_yaml.read_text().replace("version: 1.0.0", f"version: {version}"))
+                mark_verified(project, build(project, project.load_image("web")).record)
+            yield project, hosts
+
+
+def _target(project: Project, env: str, hosts: SshHosts, replicas: int = 3) -> None:
+    path = project.root / "rollouts" / env / "web.yaml"
+    text = path.read_text().replace("replicas: 2", f"replicas: {replicas}")
+    path.write_text(text + hosts.targets_yaml())
+
+
+def containers_on(project: Project, hosts: SshHosts, names: tuple[str, ...] = ("h1", "h2", "h3"),
+                  ) -> dict[str, list[str]]:
+    """Per host, the running web members its engine has: "colour version"."""
+    out = {}
+    for h in project.load_rollout("hosts", "web").targets.hosts:
+        if h.name not in names:
+            continue
+        client = host_engine(h, project.state_dir)
+        try:
+            out[h.name] = sorted(f"{c.labels[labels.COLOUR]} {c.labels[labels.IMAGE_VERSION]}"
+                                 for c in client.containers.list(filters={"label": labels.COLOUR}))
+        finally:
+            client.close()
+    return out
+
+
+def test_hosts_check_records_first_contact_and_refuses_a_changed_key(fleet, docker_engine):
+    project, hosts = fleet
+    # Never seen: a rollout refuses every host (nothing changes) and says what to run.
+    unseen = bakery(project, "rollout", "web", "--env", "hosts", "--image", "1.0.0")
+    assert unseen.exit_code == 1 and "cannot place any replica: no host answers" in unseen.stderr
+    assert "is not in" in unseen.stderr and "run `bakery hosts check ENV`" in unseen.stderr
+    assert not (project.state_dir / "hosts" / "known_hosts").exists()
+    first = bakery(project, "hosts", "check", "hosts")
+    assert first.exit_code == 0, first.output
+    for h in hosts.hosts:
+        assert f"first contact with {h.name}" in first.output
+        # What bakery recorded is the key the host really has (read out of band).
+        assert host_key_fingerprint(docker_engine, h.container) in first.output
+    facts = json.loads(bakery(project, "hosts", "check", "hosts", "--json").stdout)
+    assert [f["first_contact"] for f in facts] == [[], [], []]  # known now: nothing recorded again
+    for f in facts:
+        assert f["os"].startswith("Debian GNU/Linux 12") and f["docker"].startswith("20.10")
+        assert f["free_mib"] > 100 and abs(f["skew"]) < 5 and f["problems"] == []
+
+    # A changed key (here: h2's recorded key replaced by h1's) is refused, by check and by rollout.
+    known = known_hosts_path(project.state_dir)
+    saved = known.read_text()
+    lines = saved.splitlines()
+    h1 = next(line for line in lines if line.startswith(hosts.hosts[0].address + " "))
+    forged = [line for line in lines if not line.startswith(hosts.hosts[1].address + " ")]
+    forged.append(hosts.hosts[1].address + " " + h1.split(" ", 1)[1])
+    known.write_text("\n".join(forged) + "\n")
+    try:
+        refused = bakery(project, "hosts", "check", "hosts", "--json")
+        assert refused.exit_code == 1
+        problems = {f["host"]: " ".join(f["problems"]) for f in json.loads(refused.stdout)}
+        assert "the host key CHANGED" in problems["h2"] and not problems["h1"] and not problems["h3"]
+    finally:
+        known.write_text(saved)
+
+
+def test_unreachable_host_and_low_disk_fail_the_check_clearly(fleet):
+    project, hosts = fleet
+    path = project.root / "rollouts" / "hosts" / "web.yaml"
+    saved = path.read_text()
+    gone = hosts.hosts[2].address.rsplit(".", 1)[0] + ".250"
+    try:
+        path.write_text(saved.replace(hosts.hosts[2].address, gone)
+                        .replace("min_free_disk: 100", "min_free_disk: 9000000"))
+        result = bakery(project, "hosts", "check", "hosts", "--json")
+        assert result.exit_code == 1
+        problems = {f["host"]: " ".join(f["problems"]) for f in json.loads(result.stdout)}
+        assert "is unreachable over SSH" in problems["h3"]
+        assert "MiB free for Docker, needs 9000000 MiB" in problems["h1"]
+        assert "3 of 3 host(s) of hosts cannot take a fleet" in result.stderr
+    finally:
+        path.write_text(saved)
+
+
+def test_rollout_canary_and_rollback_across_three_hosts(fleet, docker_engine):
+    project, hosts = fleet
+    assert bakery(project, "hosts", "check", "hosts").exit_code == 0  # known hosts, as a user would
+    first = bakery(project, "rollout", "web", "--env", "hosts", "--image", "1.0.0")
+    assert first.exit_code == 0, first.output
+    assert version_at(project, "hosts") == "1.0.0"
+    # Spread: one member on each host, each on a host port HAProxy reaches.
+    assert containers_on(project, hosts) == {h.name: ["blue 1.0.0"] for h in hosts.hosts}
+    stats = lb_stats(project, "hosts").values()
+    addrs = {s.addr.split(":")[0] for s in stats if s.colour == "blue" and not s.in_maint}
+    assert addrs == {h.address for h in hosts.hosts}
+
+    with Load(url(project, "hosts")) as load:
+        time.sleep(0.3)
+        canary = bakery(project, "rollout", "web", "--env", "hosts", "--image", "1.1.0", "--canary", "--json")
+        time.sleep(0.3)
+    assert canary.exit_code == 0, canary.output
+    events = [json.loads(line) for line in canary.output.splitlines() if line.startswith('{"event"')]
+    verdicts = [(e["weight"], e["outcome"]) for e in events if e["event"] == "verdict"]
+    assert verdicts == [(10, "pass"), (50, "pass")]
+    assert version_at(project, "hosts") == "1.1.0"
+    assert load.codes and set(load.codes) == {200}, f"failed: {[c for c in load.codes if c != 200]}"
+    assert containers_on(project, hosts) == {h.name: ["blue 1.0.0", "green 1.1.0"] for h in hosts.hosts}
+
+    status = json.loads(bakery(project, "status", "--env", "hosts", "--json").output)["services"][0]
+    assert status["live"]["version"] == "1.1.0" and status["standby"]["version"] == "1.0.0"
+    members = [m["name"] for f in status["fleets"] for m in f["members"]]
+    assert {m.split("/")[0] for m in members} == {"h1", "h2", "h3"}  # per-host members
+
+    with Load(url(project, "hosts")) as load:
+        time.sleep(0.3)
+        back = bakery(project, "rollback", "web", "--env", "hosts")
+        time.sleep(0.3)
+    assert back.exit_code == 0, back.output
+    assert version_at(project, "hosts") == "1.0.0"
+    assert load.codes and set(load.codes) == {200}, f"failed: {[c for c in load.codes if c != 200]}"
+
+
+def test_a_host_killed_mid_canary_aborts_to_blue_on_the_hosts_that_answer(fleet, docker_engine):
+    """Runs last: it kills h3. The canary's probe to h3's member fails, h3 is found not to answer
+    and the run stops: traffic goes back to blue, green is removed from h1 and h2, and h3 is
+    reported; the load sees at most the one request it had in flight on h3."""
+    project, hosts = fleet
+    assert bakery(project, "hosts", "check", "hosts").exit_code == 0
+    if not any("blue 1.0.0" in members for members in containers_on(project, hosts).values()):
+        # Run alone: start from 1.0.0 on every host, as the test before leaves it.
+        assert bakery(project, "rollout", "web", "--env", "hosts", "--image", "1.0.0").exit_code == 0
+    cli = Path(sys.executable).parent / "bakery"
+    with Load(url(project, "hosts")) as load:
+        proc = subprocess.Popen([str(cli), "--project", str(project.root), "rollout", "web", "--env", "hosts",
+                                 "--image", "1.1.0", "--canary", "--json"],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        lines = []
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith('{"event": "weights"') and json.loads(line).get("green_percent") == 10:
+                docker_engine.containers.get(hosts.hosts[2].container).kill()
+        proc.wait(timeout=300)
+        time.sleep(0.5)
+    output = "".join(lines)
+    assert proc.returncode == 1, output
+    assert "h3" in output and "does not answer" in output
+    assert version_at(project, "hosts") == "1.0.0", output
+    left = containers_on(project, hosts, ("h1", "h2"))
+    assert left == {"h1": ["blue 1.0.0"], "h2": ["blue 1.0.0"]}, output
+    failed = [c for c in load.codes if c != 200]
+    assert load.codes and len(failed) <= 1, f"failed answers: {failed}\n{output}"
+    status = json.loads(bakery(project, "status", "--env", "hosts", "--json").stdout)["services"][0]
+    assert status["live"]["version"] == "1.0.0"
