@@ -174,7 +174,9 @@ def test_reports_of_a_passing_and_a_failing_canary_as_a_person_sees_them(rp, tmp
     finally:
         conn.close()
     lb_rows = [r for r in rows if r.kind == "lb"]
-    assert len(lb_rows) >= 5
+    # One a second (the rollout's hook); a canary this bad stops as soon as its error budget is
+    # spent (judged continuously), so it lives a few seconds: a few samples, both colours in them.
+    assert len(lb_rows) >= 2
     assert {name[:-1] for r in lb_rows for name in r.data["servers"]} == {"blue", "green"}
     canary = next(d for k, d in events if k == "start")["colour"]
     last = lb_rows[-1].data["servers"]
