@@ -27,6 +27,7 @@ from pathlib import Path
 import docker
 import httpx
 from bench_rollout import BAKERY, Generator, bakery, free_port, set_version
+from results import write_section
 
 from bakery.engine.scope import PROJECT_LABEL, scope_for
 from bakery.project import Project
@@ -230,16 +231,7 @@ def write_results(rows: list[Row], path: Path) -> str:
              "after the command that repairs it; failed counts non-2xx answers plus connection errors.",
              "", "| fault | requests | failed | afterwards |", "|---|---|---|---|"]
     lines += [f"| {r.scenario} | {r.requests} | {r.failed} | {r.after} |" for r in rows]
-    section = "\n".join(lines) + "\n"
-    text = path.read_text() if path.exists() else "# Benchmark results\n\n"
-    if "## Faults" in text:
-        before, _, rest = text.partition("## Faults")
-        after = rest[rest.find("\n## "):] if "\n## " in rest else ""
-        text = before + section + after.lstrip("\n")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text)
-    return section
+    return write_section("\n".join(lines) + "\n", path)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_rollout import BAKERY, Generator, Row, bakery, free_port, set_version, verify_all, with_wrk  # noqa: E402
+from results import write_section  # noqa: E402
 
 
 def targets_text(hosts) -> str:  # noqa: ANN001 - SshHosts
@@ -130,16 +131,7 @@ def write_results(rows: list[Row], ships: dict[str, float], scale: dict[int, flo
         a, b = scale.values()
         lines += ["", f"30 / 3 replicas rollout time = {b / a:.2f}x"]
     lines.append("")
-    section = "\n".join(lines) + "\n"
-    text = path.read_text() if path.exists() else "# Benchmark results\n\n"
-    if "## Hosts" in text:
-        head, _, rest = text.partition("## Hosts")
-        tail = rest[rest.find("\n## "):] if "\n## " in rest else ""
-        text = head + section + tail.lstrip("\n")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text)
-    return section
+    return write_section("\n".join(lines) + "\n", path)
 
 
 def main() -> None:

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from results import write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 BAKERY = str(Path(sys.executable).parent / "bakery")
@@ -172,16 +173,7 @@ def write_results(rows: list[Row], verified: str, path: Path) -> str:
         lines.append(f"| {r.scenario} | {r.tool} | {r.requests} | {r.failed} | {r.load_seconds:.1f} | "
                      f"{r.change_seconds:.1f} | {r.note} |")
     lines.append("")
-    section = "\n".join(lines) + "\n"
-    text = path.read_text() if path.exists() else "# Benchmark results\n\n"
-    if "## Rollout" in text:
-        before, _, rest = text.partition("## Rollout")
-        after = rest[rest.find("\n## "):] if "\n## " in rest else ""
-        text = before + section + after.lstrip("\n")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text)
-    return section
+    return write_section("\n".join(lines) + "\n", path)
 
 
 def main() -> None:

@@ -16,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+from results import write_section
+
 ROOT = Path(__file__).resolve().parent.parent
 BAKERY = str(Path(sys.executable).parent / "bakery")
 
@@ -50,15 +52,7 @@ def main() -> None:
     section = "\n".join(lines) + "\n"
     print(section)
     if "--no-write" not in sys.argv:
-        path = ROOT / "bench" / "RESULTS.md"
-        text = path.read_text()
-        if "## Start-up" in text:
-            before, _, rest = text.partition("## Start-up")
-            after = rest[rest.find("\n## "):] if "\n## " in rest else ""
-            text = before + section + after.lstrip("\n")
-        else:
-            text = text.rstrip("\n") + "\n\n" + section
-        path.write_text(text)
+        write_section(section)
 
 
 if __name__ == "__main__":
