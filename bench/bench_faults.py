@@ -29,27 +29,13 @@ import httpx
 from bench_rollout import BAKERY, Generator, bakery, free_port, set_version
 from results import write_section
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the test helpers (tests/)
+
 from bakery.engine.scope import PROJECT_LABEL, scope_for
 from bakery.project import Project
+from tests.integration.rollout_support import run_killed_at
 
 ROOT = Path(__file__).resolve().parent.parent
-
-# A child that SIGKILLs itself on the Nth call of module:attr, so the kill lands at one exact step.
-CRASH_AT = """
-import importlib, os, signal, sys
-target, nth = sys.argv[1], int(sys.argv[2])
-module, _, attr = target.partition(":")
-owner = importlib.import_module(module)
-original, calls = getattr(owner, attr), [0]
-def die_on_nth(*args, **kwargs):
-    calls[0] += 1
-    if calls[0] == nth:
-        os.kill(os.getpid(), signal.SIGKILL)
-    return original(*args, **kwargs)
-setattr(owner, attr, die_on_nth)
-from bakery.cli.app import main
-main(sys.argv[3:], prog_name="bakery")
-"""
 
 
 @dataclass
@@ -61,9 +47,7 @@ class Row:
 
 
 def killed_at(project: Path, target: str, nth: int, *args: str) -> int:
-    argv = [sys.executable, "-c", CRASH_AT, target, str(nth), "--project", str(project), *args]
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=300)
-    return proc.returncode
+    return run_killed_at(project, target, nth, *args).returncode
 
 
 def status(project: Path) -> dict:

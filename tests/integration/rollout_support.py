@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -141,3 +143,30 @@ class Load:
     def __exit__(self, *exc: object) -> None:
         self.stop.set()
         self.thread.join(timeout=10)
+
+
+# Runs the CLI in a child process that SIGKILLs itself on the Nth call of module:attr, so a
+# kill -9 lands exactly at one step of a rollout (no race with a reader of its output).
+CRASH_AT = """
+import importlib, os, signal, sys
+target, nth = sys.argv[1], int(sys.argv[2])
+module, _, attr = target.partition(":")
+owner = importlib.import_module(module)
+original, calls = getattr(owner, attr), [0]
+def die_on_nth(*args, **kwargs):
+    calls[0] += 1
+    if calls[0] == nth:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return original(*args, **kwargs)
+setattr(owner, attr, die_on_nth)
+from bakery.cli.app import main
+main(sys.argv[3:], prog_name="bakery")
+"""
+
+
+def run_killed_at(root: Path, target: str, nth: int, *args: str,
+                  timeout: float = 300) -> subprocess.CompletedProcess:
+    """`bakery --project ROOT ARGS` in a child that kill -9s itself on the ``nth`` call of
+    ``target`` ("module:attribute"); the caller checks the exit code (-9 when it landed)."""
+    return subprocess.run([sys.executable, "-c", CRASH_AT, target, str(nth), "--project", str(root), *args],
+                          capture_output=True, text=True, timeout=timeout)

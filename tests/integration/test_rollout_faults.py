@@ -8,8 +8,6 @@ each test has its own environment, so its own LB, network and port.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 
 import httpx
@@ -27,34 +25,15 @@ from tests.integration.rollout_support import (
     free_port,
     lb_stats,
     mark_verified,
+    run_killed_at,
     scratch_project,
     version_at,
 )
 
 ENVS = ("lbrestart", "failedcanary", "crash", "listen")
 
-# Runs the CLI in a child process that SIGKILLs itself on the Nth call of module:attr, so a
-# kill -9 lands exactly at one step of a rollout (no race with a reader of its output).
-CRASH_AT = """
-import importlib, os, signal, sys
-target, nth = sys.argv[1], int(sys.argv[2])
-module, _, attr = target.partition(":")
-owner = importlib.import_module(module)
-original, calls = getattr(owner, attr), [0]
-def die_on_nth(*args, **kwargs):
-    calls[0] += 1
-    if calls[0] == nth:
-        os.kill(os.getpid(), signal.SIGKILL)
-    return original(*args, **kwargs)
-setattr(owner, attr, die_on_nth)
-from bakery.cli.app import main
-main(sys.argv[3:], prog_name="bakery")
-"""
-
-
 def killed_at(project: Project, target: str, nth: int, *args: str) -> None:
-    proc = subprocess.run([sys.executable, "-c", CRASH_AT, target, str(nth), "--project", str(project.root),
-                           *args], capture_output=True, text=True, timeout=120)
+    proc = run_killed_at(project.root, target, nth, *args)
     assert proc.returncode == -9, proc.stdout + proc.stderr
 
 
