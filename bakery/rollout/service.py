@@ -170,7 +170,7 @@ def rollout(project: Project, env: str, service: str, image: str | None = None, 
             ctx.emit = emit
             started = now()
             serving = early.live is not None
-            outcome = _locked_rollout(ctx, ports, held, rec, canary, environment, serving)
+            outcome = _locked_rollout(ctx, ports, held, rec, target, canary, environment, serving)
             if outcome.status in ("succeeded", "failed") and outcome.plan and not outcome.plan.noop:
                 attest(project, rec, defn, outcome, started, emit)
             return outcome
@@ -192,12 +192,18 @@ def attest(project: Project, rec: builds.BuildRecord, defn: RolloutDefinition, o
         emit("warn", {"text": f"the rollout attestation was not written: {exc}"})
 
 
-def _locked_rollout(ctx: Context, ports: Ports, held: HeldLock, rec: builds.BuildRecord, canary: bool,
-                    environment: dict[str, str], serving: bool) -> Outcome:
+def _fleet_spec(defn: RolloutDefinition, rec: builds.BuildRecord, colour: str, rollout_id: str,
+                environment: dict[str, str]) -> FleetSpec:
+    h = defn.health
+    return FleetSpec(rec.image_id, rec.name, rec.version, rec.fingerprint, colour, rollout_id,
+                     defn.replicas, defn.port, h.interval, h.timeout, h.unhealthy_threshold, environment)
+
+
+def _locked_rollout(ctx: Context, ports: Ports, held: HeldLock, rec: builds.BuildRecord, target: Target,
+                    canary: bool, environment: dict[str, str], serving: bool) -> Outcome:
     """The rollout proper, under the lock: tidy up what earlier runs left, then plan and drive."""
     defn, emit, journal = ctx.defn, ctx.emit, ctx.journal
     env, service = defn.environment, defn.service
-    target = Target(rec.name, rec.version, rec.fingerprint)
     ctx.lb.ensure(ports.lb_image(emit), serving=serving,
                   on_event=emit)
     recover(ctx, held)
@@ -205,12 +211,9 @@ def _locked_rollout(ctx: Context, ports: Ports, held: HeldLock, rec: builds.Buil
     obs = ctx.observe()
     expire_standby(ctx, obs)
     plan = make_plan(defn, target, as_live(obs.live), canary, as_live(obs.standby))
-    h = defn.health
     if plan.noop and obs.live is not None and (
             slots := degraded_slots(obs.live, obs.stats, defn.replicas, defn.port)):
-        spec = FleetSpec(rec.image_id, rec.name, rec.version, rec.fingerprint, obs.live.colour,
-                         obs.live.rollout_id, defn.replicas, defn.port, h.interval, h.timeout,
-                         h.unhealthy_threshold, environment)
+        spec = _fleet_spec(defn, rec, obs.live.colour, obs.live.rollout_id, environment)
         done = repair(ctx, held, obs.live, slots, spec)
         return Outcome("succeeded", obs.live.rollout_id, done.success, plan, url=url_of(defn, ctx.lb))
     if plan.noop:
@@ -239,9 +242,7 @@ def _locked_rollout(ctx: Context, ports: Ports, held: HeldLock, rec: builds.Buil
         finished=None, reason=""))
     emit("start", {"rollout_id": rollout_id, "colour": colour, "version": f"{rec.name} {rec.version}",
                    "strategy": plan.strategy, "live": blue.version if blue else None})
-    spec = FleetSpec(rec.image_id, rec.name, rec.version, rec.fingerprint, colour, rollout_id,
-                     defn.replicas, defn.port, h.interval, h.timeout, h.unhealthy_threshold,
-                     environment)
+    spec = _fleet_spec(defn, rec, colour, rollout_id, environment)
     driver = ctx.driver(held)
     final = driver.drive(Run(rollout_id, colour, blue=blue, spec=spec),
                          m.initial(blue is not None, canary_steps(defn) if canary else ()))

@@ -20,8 +20,13 @@ from bakery.model.fleet import Fleet, Member
 from bakery.rollout.ports import FleetSpec
 
 
-def _ns(seconds: float) -> int:
-    return int(seconds * 1_000_000_000)
+def engine_healthcheck(spec: FleetSpec) -> dict[str, int]:
+    """The image's own health test, at the pace the rollout definition asks for, as the engine
+    API takes it (nanoseconds); every Docker-engine runtime starts its members with it."""
+    def ns(seconds: float) -> int:
+        return int(seconds * 1_000_000_000)
+    return {"interval": ns(spec.health_interval), "timeout": ns(spec.health_timeout),
+            "retries": spec.health_retries}
 
 
 def fleets_from_containers(containers: list[Any], network: str) -> list[Fleet]:
@@ -72,9 +77,7 @@ class LocalRuntime:
                 self.client.containers.run(
                     spec.image_id, name=scope.container_name(spec.colour, index, spec.rollout_id),
                     detach=True, network=scope.network, labels=lab, environment=spec.environment,
-                    # The image's own health test, at the pace the rollout definition asks for.
-                    healthcheck={"interval": _ns(spec.health_interval), "timeout": _ns(spec.health_timeout),
-                                 "retries": spec.health_retries},
+                    healthcheck=engine_healthcheck(spec),
                 )
             except docker.errors.APIError as exc:
                 raise EngineError(f"cannot start {spec.colour} container {index} of {spec.image_name} "

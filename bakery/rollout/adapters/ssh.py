@@ -34,7 +34,7 @@ from bakery.hosts.engine import host_engine
 from bakery.hosts.placement import place
 from bakery.hosts.ship import have_openssh, stream_load
 from bakery.model.fleet import Fleet, Member
-from bakery.rollout.adapters.local import fleets_from_containers
+from bakery.rollout.adapters.local import engine_healthcheck, fleets_from_containers
 from bakery.rollout.ports import FleetSpec, Sink, quiet
 
 HOST_LABEL = f"{labels.PREFIX}.host"
@@ -47,10 +47,6 @@ SHIP_TIMEOUT = 600.0
 
 # What a call to a host raises when the host (or the way to it) fails, rather than its engine.
 HOST_FAILURES = (BakeryError, docker.errors.DockerException, OSError, EOFError, paramiko.SSHException)
-
-
-def _ns(seconds: float) -> int:
-    return int(seconds * 1_000_000_000)
 
 
 def pick_port(used: set[int], first: int = FIRST_PORT, last: int = LAST_PORT) -> int:
@@ -255,8 +251,7 @@ class SshRuntime:
                     spec.image_id, name=scope.container_name(spec.colour, slot, spec.rollout_id),
                     detach=True, labels=lab, environment=spec.environment,
                     ports={f"{spec.port}/tcp": port}, restart_policy={"Name": "no"},
-                    healthcheck={"interval": _ns(spec.health_interval), "timeout": _ns(spec.health_timeout),
-                                 "retries": spec.health_retries})
+                    healthcheck=engine_healthcheck(spec))
             except docker.errors.APIError as exc:
                 raise EngineError(f"{host.name}: cannot start {spec.colour} member {slot} of "
                                   f"{spec.image_name} {spec.version}: {exc.explanation or exc}") from exc
