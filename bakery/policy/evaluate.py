@@ -20,6 +20,7 @@ from bakery.project import Project
 from bakery.store import builds, verifications
 from bakery.store.builds import BuildRecord
 from bakery.store.db import open_store
+from bakery.store.url import state_url
 
 
 def findings_for(policies: rego.PolicySet, subject: PolicyInput) -> list[Finding]:
@@ -93,8 +94,9 @@ def check_build(project: Project, rec: BuildRecord,
 
 
 def newest_build(project: Project, name: str, version: str | None = None) -> BuildRecord | None:
-    if not project.db_path.exists():
-        return None
+    url = state_url(project)
+    if not url.is_postgresql and url.path is not None and not url.path.exists():
+        return None  # nothing built yet: opening the store would create an empty one
     conn = open_store(project)
     try:
         found = builds.find(conn, name, version)
