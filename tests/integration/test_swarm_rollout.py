@@ -21,8 +21,16 @@ from bakery.engine import labels
 from bakery.engine.scope import scope_for
 from bakery.project import Project
 from bakery.rollout.adapters.swarm import SwarmRuntime
-from tests.integration.rollout_support import Load, bakery, lb_stats, mark_verified, scratch_project, url, version_at
-from tests.integration.swarm_support import SwarmCluster, swarm_cluster
+from tests.integration.rollout_support import (
+    Load,
+    bakery,
+    lb_stats,
+    mark_verified,
+    scratch_project,
+    url,
+    version_at,
+)
+from tests.integration.swarm_support import swarm_cluster
 
 pytestmark = pytest.mark.docker
 
@@ -64,7 +72,8 @@ def runtime(project: Project) -> SwarmRuntime:
 def services(project: Project) -> dict[str, str]:
     """Swarm service name -> "colour version", read from the manager through the adapter."""
     rt = runtime(project)
-    return {s["Spec"]["Name"]: f"{s['Spec']['Labels'][labels.COLOUR]} {s['Spec']['Labels'][labels.IMAGE_VERSION]}"
+    return {s["Spec"]["Name"]: "{} {}".format(s["Spec"]["Labels"][labels.COLOUR],
+                                               s["Spec"]["Labels"][labels.IMAGE_VERSION])
             for s in rt.services(scope_for(project, ENV, "web"))}
 
 
@@ -72,6 +81,10 @@ def live_fleet(project: Project):
     rt = runtime(project)
     fleets = rt.list_fleets(scope_for(project, ENV, "web"))
     return rt, fleets
+
+
+def blue_tasks(project: Project) -> set[str]:
+    return {m.container_id for f in live_fleet(project)[1] if f.colour == "blue" for m in f.members}
 
 
 def wait_for(check, timeout: float = 60.0, what: str = ""):
@@ -91,7 +104,15 @@ def lb_addresses(project: Project, colour: str) -> set[str]:
 
 def member_addresses(project: Project, colour: str) -> set[str]:
     _, fleets = live_fleet(project)
-    return {f"{m.ip}:{m.port}" for f in fleets if f.colour == colour for m in f.members if m.status == "running"}
+    return {f"{m.ip}:{m.port}" for f in fleets if f.colour == colour
+            for m in f.members if m.status == "running"}
+
+
+def set_availability(rt: SwarmRuntime, node_id: str, availability: str) -> None:
+    """`docker node update --availability ...`, through the adapter's manager client."""
+    spec = rt.manager.api.inspect_node(node_id)
+    new = {**spec["Spec"], "Availability": availability}
+    rt.manager.api.update_node(node_id, spec["Version"]["Index"], new)
 
 
 def test_first_rollout_spreads_tasks_and_delivers_secrets_only_as_files(cluster):
@@ -130,12 +151,13 @@ def test_canary_passes_under_load_then_manual_rollback(cluster):
         time.sleep(0.3)
     assert canary.exit_code == 0, canary.output
     events = [json.loads(line) for line in canary.output.splitlines() if line.startswith('{"event"')]
-    assert [(e["weight"], e["outcome"]) for e in events if e["event"] == "verdict"] == [(10, "pass"), (50, "pass")]
+    verdicts = [(e["weight"], e["outcome"]) for e in events if e["event"] == "verdict"]
+    assert verdicts == [(10, "pass"), (50, "pass")]
     assert version_at(project, ENV) == "1.1.0"
     assert load.codes and set(load.codes) == {200}, f"failed: {[c for c in load.codes if c != 200]}"
     # A new service for green; blue's service is kept (not updated) for the rollback window.
     assert services(project) == {f"web-{ENV}-blue": "blue 1.0.0", f"web-{ENV}-green": "green 1.1.0"}
-    blue_before = {m.container_id for f in live_fleet(project)[1] if f.colour == "blue" for m in f.members}
+    blue_before = blue_tasks(project)
 
     with Load(url(project, ENV)) as load:
         time.sleep(0.3)
@@ -145,7 +167,7 @@ def test_canary_passes_under_load_then_manual_rollback(cluster):
     assert version_at(project, ENV) == "1.0.0"
     assert load.codes and set(load.codes) == {200}, f"failed: {[c for c in load.codes if c != 200]}"
     # The fleet rolled back to is the same tasks, untouched.
-    assert {m.container_id for f in live_fleet(project)[1] if f.colour == "blue" for m in f.members} == blue_before
+    assert blue_tasks(project) == blue_before
 
 
 def test_bad_canary_is_rolled_back_and_its_service_and_secrets_removed(cluster):
@@ -194,9 +216,8 @@ def test_a_drained_node_moves_tasks_without_losing_a_request(cluster):
     rt = runtime(project)
     nodes = rt.nodes()
     (node,) = [n for n in nodes.values() if n.hostname == "h3"]
-    spec = rt.manager.api.inspect_node(node.id)
     with Load(url(project, ENV)) as load:
-        rt.manager.api.update_node(node.id, spec["Version"]["Index"], {**spec["Spec"], "Availability": "drain"})
+        set_availability(rt, node.id, "drain")
         try:
             wait_for(lambda: sorted(m.name.split("/")[0] for f in live_fleet(project)[1] if f.colour == "blue"
                                     for m in f.members if m.status == "running") in (["h1", "h1", "h2"],
@@ -209,8 +230,7 @@ def test_a_drained_node_moves_tasks_without_losing_a_request(cluster):
             (row,) = [r for r in status["swarm"] if r["colour"] == "blue"]
             assert row["running"] == 3 and row["nodes"].get("h3", {"running": 0})["running"] == 0
         finally:
-            spec = rt.manager.api.inspect_node(node.id)
-            rt.manager.api.update_node(node.id, spec["Version"]["Index"], {**spec["Spec"], "Availability": "active"})
+            set_availability(rt, node.id, "active")
     failed = [c for c in load.codes if c != 200]
     assert load.codes and not failed, f"failed answers: {failed}"
     assert version_at(project, ENV) == "1.0.0"

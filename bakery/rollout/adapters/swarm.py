@@ -58,7 +58,8 @@ class SwarmRuntime:
         try:
             return self.hosts.client(host)
         except HOST_FAILURES as exc:
-            raise RolloutError(f"the Swarm manager {host.name} ({host.address}) does not answer: {exc}") from exc
+            raise RolloutError(f"the Swarm manager {host.name} ({host.address}) does not answer: "
+                               f"{exc}") from exc
 
     def _api(self, what: str, call: Any) -> Any:
         try:
@@ -96,7 +97,8 @@ class SwarmRuntime:
     def tasks(self, services: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if not services:
             return []
-        return self._api("list tasks", lambda api: api.tasks(filters={"service": [s["ID"] for s in services]}))
+        ids = [s["ID"] for s in services]
+        return self._api("list tasks", lambda api: api.tasks(filters={"service": ids}))
 
     # -- Runtime ----------------------------------------------------------------------------
     def list_fleets(self, scope: Scope) -> list[Fleet]:
@@ -145,8 +147,8 @@ class SwarmRuntime:
             else:
                 hosts.append(host)
         if unknown:
-            self.emit("warn", {"text": f"Swarm node(s) {', '.join(unknown)} are not in targets.hosts: the image "
-                                       "cannot be shipped there, and tasks placed there will fail"})
+            self.emit("warn", {"text": f"Swarm node(s) {', '.join(unknown)} are not in targets.hosts: "
+                                       "the image cannot be shipped there, and tasks placed there will fail"})
         done = self.hosts._each(hosts, lambda host, client: self.hosts.ship(host, client, spec))
         if missing := sorted({h.name for h in hosts} - set(done)):
             raise EngineError(f"cannot ship {spec.image_name} {spec.version} to {', '.join(missing)}: "
@@ -162,9 +164,8 @@ class SwarmRuntime:
             exact = [s for s in found if (s.get("Spec") or {}).get("Name") == full]
             if exact:  # a run interrupted after making it: the value is the environment's now
                 self._api(f"remove secret {full}", lambda api, sid=exact[0]["ID"]: api.remove_secret(sid))
-            made = self._api(f"create secret {full}",
-                             lambda api, full=full, value=value, lab=lab: api.create_secret(full, value.encode(),
-                                                                                          labels=lab))
+            made = self._api(f"create secret {full}", lambda api, full=full, value=value, lab=lab:
+                             api.create_secret(full, value.encode(), labels=lab))
             ids[name] = made["ID"]
         return ids
 
@@ -173,8 +174,8 @@ class SwarmRuntime:
         if existing:
             # A repair of the live fleet: Swarm has replaced (or is replacing) the dead tasks from
             # the same image itself; the repair then re-enlists the slots where they now run.
-            self.emit("info", {"text": f"{spec.colour}: Swarm replaces tasks of {spec.image_name} {spec.version} "
-                                       "itself; their slots are re-enlisted where they run now"})
+            self.emit("info", {"text": f"{spec.colour}: Swarm replaces tasks of {spec.image_name} "
+                                       f"{spec.version} itself; their slots are re-enlisted where they run"})
             return self.find_fleet(scope, spec.rollout_id)
         name = sw.service_name(scope, spec.colour)
         if self._api("list services", lambda api: [s for s in api.services(filters={"name": name})
@@ -190,8 +191,8 @@ class SwarmRuntime:
         self._api(f"create service {name}", lambda api: api.create_service(
             template, name=name, labels=sw.fleet_labels(scope, spec),
             mode=ServiceMode("replicated", replicas=spec.replicas), endpoint_spec=sw.endpoint(spec.port)))
-        self.emit("info", {"text": f"{spec.colour}: Swarm service {name} created with {spec.replicas} task(s) "
-                                   f"from {fingerprint_tag(spec.image_name, spec.fingerprint)}"})
+        self.emit("info", {"text": f"{spec.colour}: Swarm service {name} created with {spec.replicas} "
+                                   f"task(s) from {fingerprint_tag(spec.image_name, spec.fingerprint)}"})
         return self.find_fleet(scope, spec.rollout_id)
 
     def task_log(self, scope: Scope, rollout_id: str) -> str:
@@ -222,13 +223,13 @@ class SwarmRuntime:
             if fleet.healthy:
                 return fleet
             if time.monotonic() >= deadline:
-                raise RolloutError(f"the {fleet.colour} fleet ({fleet.version}) did not become healthy within "
-                                   f"{timeout:g}s:\n" + self.task_log(scope, rollout_id))
+                raise RolloutError(f"the {fleet.colour} fleet ({fleet.version}) did not become healthy "
+                                   f"within {timeout:g}s:\n" + self.task_log(scope, rollout_id))
             time.sleep(poll)
 
     def _service(self, fleet: Fleet) -> dict[str, Any] | None:
-        found = self._api("list services", lambda api: api.services(
-            filters={"label": [f"{labels.ROLLOUT_ID}={fleet.rollout_id}", f"{labels.COLOUR}={fleet.colour}"]}))
+        wanted = [f"{labels.ROLLOUT_ID}={fleet.rollout_id}", f"{labels.COLOUR}={fleet.colour}"]
+        found = self._api("list services", lambda api: api.services(filters={"label": wanted}))
         return found[0] if found else None
 
     def _scale(self, fleet: Fleet, replicas: int) -> None:

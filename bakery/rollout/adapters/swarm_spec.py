@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from docker.types import ContainerSpec, Healthcheck, Placement, RestartPolicy, SecretReference, TaskTemplate
+from docker.types import ContainerSpec, Placement, RestartPolicy, SecretReference, TaskTemplate
 
 from bakery.engine import labels
 from bakery.engine.scope import Scope
@@ -67,13 +67,13 @@ def fleet_labels(scope: Scope, spec: FleetSpec) -> dict[str, str]:
             labels.ROLLOUT_ID: spec.rollout_id, REPLICAS_LABEL: str(spec.replicas)}
 
 
-def health(spec: FleetSpec) -> Healthcheck:
+def health(spec: FleetSpec) -> dict[str, int]:
     """The image's own health test (no ``Test``: the engine keeps the image's) at the definition's
     pace; Swarm reports a task ``running`` only once it passes and replaces one that fails."""
     def ns(seconds: float) -> int:
         return int(seconds * 1_000_000_000)
-    return Healthcheck(interval=ns(spec.health_interval), timeout=ns(spec.health_timeout),
-                       retries=spec.health_retries)
+    return {"Interval": ns(spec.health_interval), "Timeout": ns(spec.health_timeout),
+            "Retries": spec.health_retries}
 
 
 def endpoint(port: int) -> dict[str, Any]:
@@ -133,7 +133,8 @@ class Node:
 def node_from(attrs: dict[str, Any]) -> Node:
     spec, desc, status = attrs.get("Spec") or {}, attrs.get("Description") or {}, attrs.get("Status") or {}
     return Node(attrs.get("ID", ""), desc.get("Hostname", ""), status.get("Addr", ""),
-                spec.get("Availability", "active"), status.get("State", "unknown"), dict(spec.get("Labels") or {}))
+                spec.get("Availability", "active"), status.get("State", "unknown"),
+                dict(spec.get("Labels") or {}))
 
 
 def current_task(tasks: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -204,7 +205,8 @@ def fleets_of(services: list[dict[str, Any]], tasks: list[dict[str, Any]],
 def is_part(fleet: Fleet, service: dict[str, Any]) -> bool:
     """Whether ``fleet`` names only some of its service's slots (a repair's dead members): Swarm
     replaces tasks itself, so a part is never removed, only a whole fleet is."""
-    return bool(fleet.members) and {m.index for m in fleet.members} < set(range(1, service_replicas(service) + 1))
+    slots = set(range(1, service_replicas(service) + 1))
+    return bool(fleet.members) and {m.index for m in fleet.members} < slots
 
 
 def failures(tasks: Iterable[dict[str, Any]]) -> dict[int, list[str]]:
@@ -213,7 +215,8 @@ def failures(tasks: Iterable[dict[str, Any]]) -> dict[int, list[str]]:
     for t in tasks:
         status = t.get("Status") or {}
         if status.get("State") in FAILED:
-            out.setdefault(int(t.get("Slot") or 0), []).append(status.get("Err") or status.get("Message") or "")
+            why = status.get("Err") or status.get("Message") or ""
+            out.setdefault(int(t.get("Slot") or 0), []).append(why)
     return out
 
 

@@ -107,7 +107,8 @@ class SwarmProbe:
             running = self._read()
 
 
-def swarm_ports_parts(targets: Targets, state_dir: Path, emit: Sink = quiet) -> tuple[SwarmRuntime, Any, SwarmProbe]:
+def swarm_ports_parts(targets: Targets, state_dir: Path,
+                      emit: Sink = quiet) -> tuple[SwarmRuntime, Any, SwarmProbe]:
     """(runtime, balancer factory, canary probe) for a definition with ``targets: {swarm: ...}``;
     see service.ports_for."""
     runtime = SwarmRuntime(targets, state_dir, emit)
