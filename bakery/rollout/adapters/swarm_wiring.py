@@ -28,7 +28,7 @@ from bakery.errors import BakeryError
 from bakery.rollout.adapters import swarm_spec as sw
 from bakery.rollout.adapters.ssh_wiring import HostsHAProxy
 from bakery.rollout.adapters.swarm import SwarmRuntime
-from bakery.rollout.canary import http_probe
+from bakery.rollout.canary import Probe, http_probe
 from bakery.rollout.ports import Balancer, Sink, quiet
 
 SETTLE = 20.0  # seconds the probe waits for Swarm to run a moved task again before it counts as failed
@@ -53,11 +53,13 @@ class SwarmProbe:
     A slot whose replacement does not run within SETTLE counts as failed, so a crash-looping canary
     still fails; a task that runs at its address and does not answer fails at once."""
 
-    def __init__(self, runtime: SwarmRuntime):
+    def __init__(self, runtime: SwarmRuntime, send: Probe | None = None, settle: float = SETTLE,
+                 poll: float = 0.5):
         self.runtime = runtime
         self.lb: Balancer | None = None
         self.scope: Scope | None = None
-        self._client: httpx.Client | None = None
+        self._send = send  # None: HTTP (one client for the run); unit tests pass their own
+        self.settle, self.poll = settle, poll
         self._where: dict[tuple[str, int], tuple[str, int]] = {}  # (ip, port) -> (colour, slot)
 
     def balancer(self, scope: Scope, defn: RolloutDefinition, network: str | None) -> Balancer:
@@ -76,34 +78,34 @@ class SwarmProbe:
         return running
 
     def __call__(self, host: str, port: int, timeout: float) -> tuple[bool, float]:
-        if self._client is None:
-            self._client = httpx.Client()
+        if self._send is None:
+            self._send = http_probe(httpx.Client())
         if not self._where and self.scope is not None:
             self._where = self._read()
-        ok, ms = http_probe(self._client)(host, port, timeout)
+        ok, ms = self._send(host, port, timeout)
         if ok or self.scope is None or self.lb is None:
             return ok, ms
         running = self._read()
         if (host, port) in running or (host, port) not in self._where:
             return ok, ms  # it runs there and does not answer: a real failure
         slot = self._where[(host, port)]
-        deadline = time.monotonic() + SETTLE
+        deadline = time.monotonic() + self.settle
         while True:
             now = {where: s for where, s in running.items() if s == slot}
             if now:
                 (ip, new_port), = now.keys()
                 try:
-                    reenlist(self.lb, self.runtime, self.scope)
+                    reenlist(self.lb, self.runtime, self.scope, self.runtime.emit)
                 except BakeryError:
                     pass  # the balancer's own check still keeps the old address out of rotation
                 self._where = running
                 # The canary's members keep their first address; map it to where the slot is now.
                 self._where[(host, port)] = slot
-                ok, more = http_probe(self._client)(ip, new_port, timeout)
+                ok, more = self._send(ip, new_port, timeout)
                 return ok, ms + more
             if time.monotonic() >= deadline:
                 return False, ms
-            time.sleep(0.5)
+            time.sleep(self.poll)
             running = self._read()
 
 
