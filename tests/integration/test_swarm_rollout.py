@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -211,26 +214,38 @@ def test_a_killed_task_is_replaced_by_swarm_and_re_enlisted(cluster):
     assert replacement.container_id != victim.container_id
 
 
-def test_a_drained_node_moves_tasks_without_losing_a_request(cluster):
-    project, swarm = cluster
+def test_a_node_drained_mid_canary_moves_tasks_and_loses_no_request(cluster):
+    """h3 drained once the canary holds 10%: Swarm moves the tasks of both colours off it without
+    bakery touching a service, HAProxy's check and the canary's probe follow them, and the canary
+    is judged on the moved tasks and promoted."""
+    project, _ = cluster
     rt = runtime(project)
-    nodes = rt.nodes()
-    (node,) = [n for n in nodes.values() if n.hostname == "h3"]
+    (node,) = [n for n in rt.nodes().values() if n.hostname == "h3"]
+    cli = Path(sys.executable).parent / "bakery"
+    lines: list[str] = []
     with Load(url(project, ENV)) as load:
-        set_availability(rt, node.id, "drain")
+        proc = subprocess.Popen([str(cli), "--project", str(project.root), "rollout", "web", "--env", ENV,
+                                 "--image", "1.1.0", "--canary", "--json"],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        assert proc.stdout is not None
         try:
-            wait_for(lambda: sorted(m.name.split("/")[0] for f in live_fleet(project)[1] if f.colour == "blue"
-                                    for m in f.members if m.status == "running") in (["h1", "h1", "h2"],
-                                                                                      ["h1", "h2", "h2"]),
-                     what="tasks off h3")
-            repair = bakery(project, "rollout", "web", "--env", ENV, "--image", "1.0.0")
-            assert repair.exit_code == 0, repair.output
-            assert lb_addresses(project, "blue") == member_addresses(project, "blue")
+            for line in proc.stdout:
+                lines.append(line)
+                if line.startswith('{"event": "weights"') and json.loads(line).get("green_percent") == 10:
+                    set_availability(rt, node.id, "drain")
+            proc.wait(timeout=300)
+            output = "".join(lines)
+            assert proc.returncode == 0, output
+            assert version_at(project, ENV) == "1.1.0"
+            running = [m.name.split("/")[0] for f in live_fleet(project)[1] if f.colour == "green"
+                       for m in f.members if m.status == "running"]
+            assert len(running) == 3 and "h3" not in running, output
+            assert "re-enlisted tasks Swarm moved" in output, output
+            assert lb_addresses(project, "green") == member_addresses(project, "green"), output
             status = json.loads(bakery(project, "status", "--env", ENV, "--json").stdout)["services"][0]
-            (row,) = [r for r in status["swarm"] if r["colour"] == "blue"]
+            (row,) = [r for r in status["swarm"] if r["colour"] == "green"]
             assert row["running"] == 3 and row["nodes"].get("h3", {"running": 0})["running"] == 0
         finally:
             set_availability(rt, node.id, "active")
     failed = [c for c in load.codes if c != 200]
     assert load.codes and not failed, f"failed answers: {failed}"
-    assert version_at(project, ENV) == "1.0.0"

@@ -10,6 +10,7 @@ from pathlib import Path
 from bakery.balancer.commands import ServerStat
 from bakery.engine.scope import Scope
 from bakery.model.fleet import Fleet, Member
+from bakery.rollout.adapters import swarm_spec as sw
 from bakery.rollout.adapters.swarm import SwarmRuntime
 from bakery.rollout.adapters.swarm_wiring import SwarmProbe, reenlist
 
@@ -21,8 +22,13 @@ class Runtime(SwarmRuntime):
 
     def __init__(self, members: list[Member]):  # noqa: D107 - no SSH, no targets
         self.members = members
+        self.drained: set[str] = set()  # node addresses
         self.events: list[str] = []
         self.emit = lambda kind, data: self.events.append(data["text"])
+
+    def nodes(self) -> dict[str, sw.Node]:
+        ips = {m.ip for m in self.members} | self.drained
+        return {ip: sw.Node(ip, ip, ip, "drain" if ip in self.drained else "active") for ip in ips}
 
     def list_fleets(self, scope: Scope) -> list[Fleet]:
         return [Fleet("r2", "green", "web", "1.1.0", "f", "", list(self.members))]
@@ -71,6 +77,25 @@ def test_a_task_swarm_moved_is_followed_and_re_enlisted():
     # The canary keeps the member's first address: the next probe there follows it again.
     lb.addrs["green2"] = "10.0.0.2:30005"
     assert probe("10.0.0.3", 30002, 1.0)[0] and len(lb.sent) == 1
+
+
+def test_a_task_on_a_draining_node_still_listed_as_running_is_followed():
+    """Right after a drain, Swarm may list the stopped task as running a moment longer."""
+    runtime = Runtime([member(1, "10.0.0.3", 30002)])
+    lb = Balancer({"green1": "10.0.0.3:30002"})
+    probe, sent = probe_for(runtime, lb, {("10.0.0.1", 30007)})
+    probe._where = {("10.0.0.3", 30002): ("green", 1)}
+    runtime.drained = {"10.0.0.3"}
+    polls = iter([[member(1, "10.0.0.3", 30002)], [member(1, "10.0.0.1", 30007)]])
+    original = runtime.list_fleets
+
+    def moving(scope: Scope) -> list[Fleet]:
+        runtime.members = next(polls, runtime.members)
+        return original(scope)
+
+    runtime.list_fleets = moving  # type: ignore[method-assign]
+    assert probe("10.0.0.3", 30002, 1.0)[0] and sent[-1] == ("10.0.0.1", 30007)
+    assert lb.sent == ["set server app/green1 addr 10.0.0.1 port 30007"]
 
 
 def test_a_task_that_runs_at_its_address_and_does_not_answer_fails():

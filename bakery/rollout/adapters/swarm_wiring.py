@@ -77,6 +77,12 @@ class SwarmProbe:
                     running[(mb.ip, mb.port)] = (fleet.colour, mb.index)
         return running
 
+    def _leaving(self) -> set[str]:
+        """Addresses of nodes Swarm is taking tasks off (drained, paused, down): a task there may
+        still be listed as running for a moment after it stopped answering."""
+        return {n.address for n in self.runtime.nodes().values()
+                if n.availability != "active" or n.state != "ready"}
+
     def __call__(self, host: str, port: int, timeout: float) -> tuple[bool, float]:
         if self._send is None:
             self._send = http_probe(httpx.Client())
@@ -85,20 +91,21 @@ class SwarmProbe:
         ok, ms = self._send(host, port, timeout)
         if ok or self.scope is None or self.lb is None:
             return ok, ms
-        running = self._read()
-        if (host, port) in running or (host, port) not in self._where:
-            return ok, ms  # it runs there and does not answer: a real failure
-        slot = self._where[(host, port)]
+        running, leaving = self._read(), self._leaving()
+        slot = running.get((host, port)) or self._where.get((host, port))
+        if slot is None or ((host, port) in running and host not in leaving):
+            return ok, ms  # it runs there, on a node that keeps it, and does not answer: a failure
         deadline = time.monotonic() + self.settle
         while True:
-            now = {where: s for where, s in running.items() if s == slot}
+            now = [where for where, s in running.items()
+                   if s == slot and where != (host, port) and where[0] not in leaving]
             if now:
-                (ip, new_port), = now.keys()
+                ip, new_port = now[0]
                 try:
                     reenlist(self.lb, self.runtime, self.scope, self.runtime.emit)
                 except BakeryError:
                     pass  # the balancer's own check still keeps the old address out of rotation
-                self._where = running
+                self._where = dict(running)
                 # The canary's members keep their first address; map it to where the slot is now.
                 self._where[(host, port)] = slot
                 ok, more = self._send(ip, new_port, timeout)
@@ -106,7 +113,7 @@ class SwarmProbe:
             if time.monotonic() >= deadline:
                 return False, ms
             time.sleep(self.poll)
-            running = self._read()
+            running, leaving = self._read(), self._leaving()
 
 
 def swarm_ports_parts(targets: Targets, state_dir: Path,
