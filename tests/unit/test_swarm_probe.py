@@ -23,8 +23,13 @@ class Runtime(SwarmRuntime):
     def __init__(self, members: list[Member]):  # noqa: D107 - no SSH, no targets
         self.members = members
         self.drained: set[str] = set()  # node addresses
+        self.history: dict[tuple[str, int], tuple[str, int]] = {}  # past tasks: (ip, port) -> slot
         self.events: list[str] = []
         self.emit = lambda kind, data: self.events.append(data["text"])
+
+    def slot_at(self, scope: Scope, ip: str, port: int) -> tuple[str, int] | None:
+        now = {(m.ip, m.port): ("green", m.index) for m in self.members}
+        return now.get((ip, port)) or self.history.get((ip, port))
 
     def nodes(self) -> dict[str, sw.Node]:
         ips = {m.ip for m in self.members} | self.drained
@@ -68,8 +73,9 @@ def test_a_task_swarm_moved_is_followed_and_re_enlisted():
     runtime = Runtime([member(1, "10.0.0.1", 30001), member(2, "10.0.0.3", 30002)])
     lb = Balancer({"green1": "10.0.0.1:30001", "green2": "10.0.0.3:30002"})
     probe, sent = probe_for(runtime, lb, {("10.0.0.1", 30001), ("10.0.0.2", 30005)})
-    assert probe("10.0.0.1", 30001, 1.0) == (True, 1.0)  # learns where each slot runs
+    assert probe("10.0.0.1", 30001, 1.0) == (True, 1.0)
     runtime.members = [member(1, "10.0.0.1", 30001), member(2, "10.0.0.2", 30005)]  # h3 drained
+    runtime.history = {("10.0.0.3", 30002): ("green", 2)}
     ok, _ = probe("10.0.0.3", 30002, 1.0)
     assert ok and sent[-1] == ("10.0.0.2", 30005)
     assert lb.sent == ["set server app/green2 addr 10.0.0.2 port 30005"]
@@ -84,7 +90,6 @@ def test_a_task_on_a_draining_node_still_listed_as_running_is_followed():
     runtime = Runtime([member(1, "10.0.0.3", 30002)])
     lb = Balancer({"green1": "10.0.0.3:30002"})
     probe, sent = probe_for(runtime, lb, {("10.0.0.1", 30007)})
-    probe._where = {("10.0.0.3", 30002): ("green", 1)}
     runtime.drained = {"10.0.0.3"}
     polls = iter([[member(1, "10.0.0.3", 30002)], [member(1, "10.0.0.1", 30007)]])
     original = runtime.list_fleets
@@ -110,7 +115,7 @@ def test_a_slot_whose_replacement_does_not_run_fails_after_settling():
     runtime = Runtime([member(1, "10.0.0.1", 30001)])
     lb = Balancer({"green1": "10.0.0.1:30001"})
     probe, _ = probe_for(runtime, lb, set())
-    probe._where = {("10.0.0.1", 30001): ("green", 1)}
+    runtime.history = {("10.0.0.1", 30001): ("green", 1)}
     runtime.members = [member(1, "10.0.0.2", 0, status="created")]  # crash-looping: never running
     assert probe("10.0.0.1", 30001, 1.0) == (False, 1.0)
     assert lb.sent == []

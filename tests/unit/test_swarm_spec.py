@@ -150,3 +150,10 @@ def test_moved_slots_are_those_whose_running_task_is_elsewhere():
     stats["blue2"] = stat("blue2", "10.0.0.3:32768", "MAINT")  # out of use: left alone
     assert sw.moved_slots([fleet], stats) == []
     assert sw.moved_slots([fleet], None) == []
+
+
+def test_slot_at_names_the_slot_an_address_stood_for_even_after_the_task_ended():
+    tasks = [task(2, "n2", "shutdown", 32771, desired="shutdown", tid="old"), task(2, "n1", "running", 32775)]
+    assert sw.slot_at([service()], tasks, NODES, "10.0.0.2", 32771) == ("blue", 2)
+    assert sw.slot_at([service()], tasks, NODES, "10.0.0.1", 32775) == ("blue", 2)
+    assert sw.slot_at([service()], tasks, NODES, "10.0.0.9", 32771) is None

@@ -111,6 +111,11 @@ class SwarmRuntime:
             raise RolloutError(f"no Swarm service found for rollout {rollout_id}")
         return sw.fleets_of(services, self.tasks(services), self.nodes())[0]
 
+    def slot_at(self, scope: Scope, ip: str, port: int) -> tuple[str, int] | None:
+        """(colour, slot) a task at ip:port stands or stood for (see swarm_spec.slot_at)."""
+        services = self.services(scope)
+        return sw.slot_at(services, self.tasks(services), self.nodes() if services else {}, ip, port)
+
     def image_present(self, ref: str) -> bool:
         """The image is on this machine (it is shipped to the nodes when a fleet starts) and the
         manager answers: the one check made before any change."""

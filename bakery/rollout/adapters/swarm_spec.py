@@ -273,3 +273,17 @@ def moved_slots(fleets: list[Fleet], stats: dict[str, Any] | None) -> list[tuple
             if slot.addr != f"{mb.ip}:{mb.port}":
                 out.append((fleet.colour, mb.index, mb.ip, mb.port))
     return out
+
+
+def slot_at(services: list[dict[str, Any]], tasks: list[dict[str, Any]], nodes: dict[str, Node], ip: str,
+            port: int) -> tuple[str, int] | None:
+    """(colour, slot) of the task, current or past (Swarm keeps a few per slot), that published
+    ``port`` on the node at ``ip``: which slot an address a canary started with stands for."""
+    colours = {s.get("ID"): ((s.get("Spec") or {}).get("Labels") or {}).get(labels.COLOUR, "")
+               for s in services}
+    for t in tasks:
+        node = nodes.get(t.get("NodeID", ""))
+        target = target_port(next((s for s in services if s.get("ID") == t.get("ServiceID")), {}))
+        if node is not None and node.address == ip and published_port(t, target) == port:
+            return colours.get(t.get("ServiceID"), ""), int(t.get("Slot") or 0)
+    return None

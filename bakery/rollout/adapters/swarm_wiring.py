@@ -60,7 +60,6 @@ class SwarmProbe:
         self.scope: Scope | None = None
         self._send = send  # None: HTTP (one client for the run); unit tests pass their own
         self.settle, self.poll = settle, poll
-        self._where: dict[tuple[str, int], tuple[str, int]] = {}  # (ip, port) -> (colour, slot)
 
     def balancer(self, scope: Scope, defn: RolloutDefinition, network: str | None) -> Balancer:
         """The balancer factory: the probe remembers the run's balancer and scope."""
@@ -86,13 +85,11 @@ class SwarmProbe:
     def __call__(self, host: str, port: int, timeout: float) -> tuple[bool, float]:
         if self._send is None:
             self._send = http_probe(httpx.Client())
-        if not self._where and self.scope is not None:
-            self._where = self._read()
         ok, ms = self._send(host, port, timeout)
         if ok or self.scope is None or self.lb is None:
             return ok, ms
         running, leaving = self._read(), self._leaving()
-        slot = running.get((host, port)) or self._where.get((host, port))
+        slot = running.get((host, port)) or self.runtime.slot_at(self.scope, host, port)
         if slot is None or ((host, port) in running and host not in leaving):
             return ok, ms  # it runs there, on a node that keeps it, and does not answer: a failure
         deadline = time.monotonic() + self.settle
@@ -105,9 +102,6 @@ class SwarmProbe:
                     reenlist(self.lb, self.runtime, self.scope, self.runtime.emit)
                 except BakeryError:
                     pass  # the balancer's own check still keeps the old address out of rotation
-                self._where = dict(running)
-                # The canary's members keep their first address; map it to where the slot is now.
-                self._where[(host, port)] = slot
                 ok, more = self._send(ip, new_port, timeout)
                 return ok, ms + more
             if time.monotonic() >= deadline:
