@@ -44,6 +44,9 @@ class SwarmRuntime:
         self.targets = targets
         self.hosts = SshRuntime(targets, state_dir, emit, local)
         self.emit = emit
+        # (ip, port) -> (colour, slot) of every member this runtime has read: a task that ended
+        # loses its port in Swarm's task list, so where a canary's member was is kept here.
+        self.seen: dict[tuple[str, int], tuple[str, int]] = {}
 
     # -- the manager ----------------------------------------------------------------------
     @property
@@ -100,19 +103,32 @@ class SwarmRuntime:
         ids = [s["ID"] for s in services]
         return self._api("list tasks", lambda api: api.tasks(filters={"service": ids}))
 
+    def _fleets(self, services: list[dict[str, Any]], tasks: list[dict[str, Any]],
+                nodes: dict[str, sw.Node]) -> list[Fleet]:
+        """Fleets read now; every address a member had is remembered for ``slot_at``."""
+        fleets = sw.fleets_of(services, tasks, nodes)
+        for fleet in fleets:
+            for mb in fleet.members:
+                if mb.ip and mb.port:
+                    self.seen[(mb.ip, mb.port)] = (fleet.colour, mb.index)
+        return fleets
+
     # -- Runtime ----------------------------------------------------------------------------
     def list_fleets(self, scope: Scope) -> list[Fleet]:
         services = self.services(scope)
-        return sw.fleets_of(services, self.tasks(services), self.nodes() if services else {})
+        return self._fleets(services, self.tasks(services), self.nodes() if services else {})
 
     def find_fleet(self, scope: Scope, rollout_id: str) -> Fleet:
         services = self.services(scope, rollout_id)
         if not services:
             raise RolloutError(f"no Swarm service found for rollout {rollout_id}")
-        return sw.fleets_of(services, self.tasks(services), self.nodes())[0]
+        return self._fleets(services, self.tasks(services), self.nodes())[0]
 
     def slot_at(self, scope: Scope, ip: str, port: int) -> tuple[str, int] | None:
-        """(colour, slot) a task at ip:port stands or stood for (see swarm_spec.slot_at)."""
+        """(colour, slot) a task at ip:port stands or stood for: as this runtime read it, else
+        from Swarm's task history (swarm_spec.slot_at)."""
+        if (ip, port) in self.seen:
+            return self.seen[(ip, port)]
         services = self.services(scope)
         return sw.slot_at(services, self.tasks(services), self.nodes() if services else {}, ip, port)
 
@@ -220,7 +236,7 @@ class SwarmRuntime:
             if not services:
                 raise RolloutError(f"no Swarm service found for rollout {rollout_id}")
             tasks = self.tasks(services)
-            fleet = sw.fleets_of(services, tasks, self.nodes())[0]
+            fleet = self._fleets(services, tasks, self.nodes())[0]
             bad = {slot: errs for slot, errs in sw.failures(tasks).items() if len(errs) >= FAILURES_PER_SLOT}
             if bad:
                 raise RolloutError(f"the {fleet.colour} fleet ({fleet.version}) is not healthy: Swarm had to "
