@@ -162,13 +162,15 @@ def killed_task(url: str, project_obj, seconds: float = 30) -> Row:  # noqa: ANN
             break
         time.sleep(0.25)
     replaced = time.monotonic() - started
-    bakery(project_obj.root, "rollout", "web", "--env", ENV, "--image", "1.1.0")
+    repair = bakery(project_obj.root, "rollout", "web", "--env", ENV, "--image", "1.1.0", check=False)
     change = time.monotonic() - started
     out, _ = wrk.communicate(timeout=seconds + 30)
     requests, failed = parse_wrk(out)
+    said = (repair.stderr.strip().splitlines() or [""])[-1].replace("|", "/")
+    outcome = "re-enlisted it" if repair.returncode == 0 else f"FAILED ({said})"
     return Row("(d) live task killed, replaced by Swarm, re-enlisted", "wrk -t2 -c8", requests, failed,
                seconds, change,
-               note=f"Swarm's replacement running after {replaced:.1f}s; the repair run re-enlists it")
+               note=f"Swarm's replacement running after {replaced:.1f}s; the repair run {outcome}")
 
 
 def anchor(project_obj, recs: dict) -> tuple[float, float]:  # noqa: ANN001

@@ -58,7 +58,8 @@ def test_task_template_mounts_secrets_as_files_and_spreads_by_label():
                              "File": {"Name": "API_TOKEN", "UID": "0", "GID": "0", "Mode": 0o444}}]
     assert "s3cr3t" not in repr(t) and "s3cr3t" not in repr(sw.fleet_labels(SCOPE, SPEC))
     assert t["Placement"]["Preferences"] == [{"Spread": {"SpreadDescriptor": "node.labels.zone"}}]
-    assert c["Healthcheck"] == {"Interval": 500_000_000, "Timeout": 2_000_000_000, "Retries": 3}
+    # At most once a second, and Swarm replaces a task only after 3x the definition's threshold.
+    assert c["Healthcheck"] == {"Interval": 1_000_000_000, "Timeout": 2_000_000_000, "Retries": 9}
     assert "Test" not in c["Healthcheck"]  # the image's own test is kept
     assert t["RestartPolicy"]["Condition"] == "any"
     assert c["Labels"][labels.ROLLOUT_ID] == SPEC.rollout_id and c["Labels"][sw.REPLICAS_LABEL] == "3"

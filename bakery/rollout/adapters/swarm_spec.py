@@ -67,13 +67,22 @@ def fleet_labels(scope: Scope, spec: FleetSpec) -> dict[str, str]:
             labels.ROLLOUT_ID: spec.rollout_id, REPLICAS_LABEL: str(spec.replicas)}
 
 
+# Swarm kills and replaces a task whose health check fails (an engine on its own only marks the
+# container). Under load a slow exec-based check would have Swarm churn tasks that only answer
+# slowly, each coming back on a new port; HAProxy's own check at the definition's pace already
+# takes a slow member out of rotation. So Swarm's check runs at most once a second and kills only
+# after RETRIES_FACTOR times the definition's threshold.
+MIN_INTERVAL = 1.0
+RETRIES_FACTOR = 3
+
+
 def health(spec: FleetSpec) -> dict[str, int]:
-    """The image's own health test (no ``Test``: the engine keeps the image's) at the definition's
-    pace; Swarm reports a task ``running`` only once it passes and replaces one that fails."""
+    """The image's own health test (no ``Test``: the engine keeps the image's); Swarm reports a
+    task ``running`` only once it passes, and replaces one that keeps failing it."""
     def ns(seconds: float) -> int:
         return int(seconds * 1_000_000_000)
-    return {"Interval": ns(spec.health_interval), "Timeout": ns(spec.health_timeout),
-            "Retries": spec.health_retries}
+    return {"Interval": ns(max(spec.health_interval, MIN_INTERVAL)), "Timeout": ns(spec.health_timeout),
+            "Retries": spec.health_retries * RETRIES_FACTOR}
 
 
 def endpoint(port: int) -> dict[str, Any]:
