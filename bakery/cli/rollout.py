@@ -251,6 +251,10 @@ def status(ctx: Context, env: str | None, as_json: bool) -> None:
         for host in row.get("hosts", []):
             why = f" ({host['why']})" if host["why"] else ""
             console.print(f"  host {host['host']} {host['address']}: {host['state']}{why}", highlight=False)
+        for svc in row.get("swarm", []):  # a Swarm fleet: tasks desired vs running, per node
+            nodes = ", ".join(f"{n} {c['running']}/{c['desired']}" for n, c in svc["nodes"].items())
+            console.print(f"  swarm {svc['service']} ({svc['colour']} {svc['version']}): {svc['running']}/"
+                          f"{svc['desired']} running; {nodes}", highlight=False)
         console.print(f"  lock: {row['lock'] or 'free'}", highlight=False)
 
 

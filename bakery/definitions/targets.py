@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bakery.definitions.spec import ListOf, MapOf, Num, Obj, Str
+from bakery.definitions.swarm import SWARM_SCHEMA, SwarmSpec, load_swarm
 from bakery.definitions.yamlsource import Source, join
 
 HOST_NAME = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
@@ -52,6 +53,7 @@ TARGETS_SCHEMA = Obj(
         "network": Str(pattern=r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}", pattern_hint="a Docker network name",
                        description="a Docker network of this machine the load balancer joins to reach "
                        "the hosts (only when the hosts are containers here, as in bakery's tests)"),
+        "swarm": SWARM_SCHEMA,
     },
     required=("hosts",),
     description="Run the service on these hosts over SSH instead of the local engine",
@@ -78,6 +80,7 @@ class Targets:
     spread: str = "zone"
     min_free_disk_mib: int = 1024
     network: str | None = None
+    swarm: SwarmSpec | None = None  # the hosts form a Swarm (definitions/swarm.py)
 
 
 def load_targets(data: dict[str, Any] | None, source: Source, project_root: Path | None) -> Targets | None:
@@ -109,4 +112,4 @@ def load_targets(data: dict[str, Any] | None, source: Source, project_root: Path
         hosts.append(HostSpec(item["name"], item["address"], item.get("user", "root"),
                               item.get("port", 22), key, dict(item.get("labels", {}))))
     return Targets(tuple(hosts), data.get("spread", "zone"), data.get("min_free_disk", 1024),
-                   data.get("network"))
+                   data.get("network"), load_swarm(data.get("swarm"), source, names))

@@ -28,6 +28,7 @@ from bakery.rollout import traffic
 from bakery.rollout.adapters.local import LocalRuntime
 from bakery.rollout.adapters.ssh_wiring import host_health, ssh_ports_parts
 from bakery.rollout.adapters.store import open_journal, store_lock
+from bakery.rollout.adapters.swarm_wiring import swarm_ports_parts, swarm_tasks
 from bakery.rollout.canary import Probe
 from bakery.rollout.context import Context
 from bakery.rollout.driver import Run
@@ -76,6 +77,9 @@ def ports_for(project: Project, defn: RolloutDefinition, emit: Sink = quiet) -> 
     ports = local_ports(project)
     if defn.targets is None:
         return ports
+    if defn.targets.swarm is not None:  # the hosts form a Swarm: one service per colour
+        runtime, balancer, probe = swarm_ports_parts(defn.targets, project.state_dir, emit)
+        return replace(ports, runtime=runtime, balancer=balancer, probe=probe)
     runtime, balancer, probe = ssh_ports_parts(defn.targets, project.state_dir, emit)
     return replace(ports, runtime=runtime, balancer=balancer, probe=probe)
 
@@ -323,6 +327,7 @@ def status(project: Project, env: str | None = None, ports: Ports | None = None)
                 "env": defn.environment, "service": defn.service, "url": url_of(defn, ctx.lb),
                 "lb": "running" if obs.stats is not None else ("stopped" if lb_state.present else "absent"),
                 "hosts": host_health(ctx.runtime),  # per host of an SSH fleet: up or down, and why
+                "swarm": swarm_tasks(ctx.runtime, ctx.scope),  # per colour and node: tasks desired/running
                 "live": {"version": obs.live.version, "colour": obs.live.colour,
                          "fingerprint": obs.live.fingerprint[:12], "rollout": obs.live.rollout_id,
                          "healthy": obs.live.healthy} if obs.live else None,
