@@ -20,8 +20,8 @@ from pathlib import Path
 import docker.errors
 
 from bakery import RECIPE_VERSION
+from bakery.build import cache, metadata, sbom
 from bakery.build import fingerprint as fpmod
-from bakery.build import metadata, sbom
 from bakery.build.dockerfile import render
 from bakery.definitions.image import ImageDefinition
 from bakery.engine import labels
@@ -165,8 +165,49 @@ def build(project: Project, defn: ImageDefinition, on_event: EventSink | None = 
     image_id = find_image(prepared.fingerprint, defn.name)
     up_to_date = image_id is not None
     if image_id is None:
-        image_id = _engine_build(project, prepared, emit, nocache)
+        proxy = package_proxy(project, prepared, emit)
+        try:
+            image_id = _engine_build(project, prepared, emit, nocache, proxy)
+        except BuildError:
+            if proxy is None or cache.find() is not None:
+                raise
+            # The cache went away during the build: once more, straight to the mirror.
+            emit("info", {"text": "the package cache stopped answering: building again with apt "
+                                  "going to the mirror directly"})
+            image_id = _engine_build(project, prepared, emit, nocache, None)
     return finish(project, prepared, image_id, up_to_date, started, emit)
+
+
+def package_proxy(project: Project, prepared: PreparedBuild, emit: EventSink) -> str | None:
+    """The package cache's URL for this build's apt, or None (the mirror directly; the event
+    says why). A build without a package step needs none; the cache's own image uses a cache
+    that already runs but never starts one (it would be building itself).
+
+    Used by every builder; the URL is a build-time setting only and no input of the fingerprint."""
+    if not prepared.defn.packages and prepared.refresh is None:
+        return None
+    if prepared.defn.name == cache.IMAGE_NAME:
+        found = cache.find() if cache.enabled() else None
+        return found.url if found else None
+    return package_cache(project, emit)
+
+
+def package_cache(project: Project, emit: EventSink) -> str | None:
+    """The running package cache's URL, starting it (and building its image) when needed;
+    None when it cannot run (the event says why)."""
+    return cache.endpoint(project, lambda defn: _cache_image(project, defn, emit), emit)
+
+
+def _cache_image(project: Project, defn: ImageDefinition, emit: EventSink) -> str:
+    """The package cache's image as its definition says now: found by fingerprint (nothing is
+    recorded in this project's store), else built like any image."""
+    found = find_image(prepare(defn).fingerprint, defn.name)
+    if found is not None:
+        return found
+    emit("step", {"text": f"building the package cache image ({defn.name} {defn.version})"})
+    return build(project, defn, on_event=lambda kind, data: emit(
+        kind, {**data, "text": f"package cache: {data.get('text', '')}"})
+        if kind == "step" else None).record.image_id
 
 
 def finish(project: Project, prepared: PreparedBuild, image_id: str, up_to_date: bool,
@@ -216,8 +257,12 @@ def _tag(image_id: str, tags: list[str]) -> None:
         image.tag(repository, version)
 
 
-def _engine_build(project: Project, prepared: PreparedBuild, emit: EventSink, nocache: bool) -> str:
-    """Run the engine build; returns the image id. Raises BuildError naming the failed step."""
+def _engine_build(project: Project, prepared: PreparedBuild, emit: EventSink, nocache: bool,
+                  proxy: str | None = None) -> str:
+    """Run the engine build; returns the image id. Raises BuildError naming the failed step.
+
+    ``proxy`` goes in as the predefined ``http_proxy`` build argument: RUN steps see it, the
+    image's history, config and labels do not."""
     context = build_context(prepared)
     log_tail: deque[str] = deque(maxlen=25)
     current_step = ""
@@ -227,7 +272,7 @@ def _engine_build(project: Project, prepared: PreparedBuild, emit: EventSink, no
         stream = engine().api.build(
             fileobj=context, custom_context=True, rm=True, forcerm=True, pull=False,
             decode=True, nocache=nocache, labels=image_labels(project, prepared),
-            dockerfile=fpmod.DOCKERFILE_PATH,
+            dockerfile=fpmod.DOCKERFILE_PATH, buildargs=cache.build_args(proxy),
         )
         for event in stream:
             if "stream" in event:
