@@ -16,7 +16,10 @@ import pytest
 from click.testing import CliRunner
 
 from bakery.build import cache
+from bakery.build.docker_builder import read_manifest
 from bakery.cli import main
+from bakery.store import builds
+from bakery.store.db import open_store
 
 pytestmark = pytest.mark.docker
 
@@ -77,6 +80,16 @@ def test_builds_go_through_the_cache_and_leave_no_trace(project, name, docker_en
     image = docker_engine.images.get(f"bakery/{name}:0.1.0")
     fingerprint = image.labels["io.bakery.fingerprint"]
     assert_no_trace(docker_engine, image.id)
+    # The manifest came from the build's own output (no "reading installed packages" step)
+    # and is exactly what the image's dpkg status file says.
+    assert "reading installed packages" not in cached.output
+    conn = open_store(project)
+    try:
+        recorded = builds.get(conn, fingerprint).manifest
+    finally:
+        conn.close()
+    assert list(recorded) == read_manifest(image.id)
+    assert any(p.name == "hello" for p in recorded)
     assert docker_engine.containers.run(image.id, remove=True) == b"Hello, world!\n"
     state = json.loads(bakery("cache", "status", "--json").stdout)
     assert state["running"] and state["files"] >= 1  # hello's .deb, at least, is in it now
