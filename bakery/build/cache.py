@@ -146,6 +146,18 @@ def _wait(timeout: float, container_id: str | None = None) -> Endpoint:
     raise BakeryError(f"the package cache did not answer on port {PORT} within {timeout:.0f}s")
 
 
+def newer_image(project: Project, running: Endpoint,
+                find_built: Callable[[ImageDefinition], str | None]) -> str | None:
+    """The project's aptcache image when it is built and is not what the cache runs (its
+    definition changed): the cache is then started again from it. None: keep the running one."""
+    if not (project.images_dir / IMAGE_NAME / "image.yaml").is_file():
+        return None
+    built = find_built(project.load_image(IMAGE_NAME))
+    container = _container()
+    current = container.image.id if container is not None else None
+    return built if built is not None and built != current else None
+
+
 def cache_image(project: Project, build_image: Callable[[ImageDefinition], str]) -> str:
     """The image to run: the project's images/aptcache as built now (``build_image`` builds it,
     a no-op when built), else the newest aptcache image bakery built on this engine."""
@@ -158,15 +170,22 @@ def cache_image(project: Project, build_image: Callable[[ImageDefinition], str])
     return max(found, key=lambda image: image.attrs.get("Created", "")).id
 
 
-def endpoint(project: Project, build_image: Callable[[ImageDefinition], str], emit: Sink) -> str | None:
+def endpoint(project: Project, build_image: Callable[[ImageDefinition], str], emit: Sink,
+             find_built: Callable[[ImageDefinition], str | None] = lambda defn: None) -> str | None:
     """The proxy URL a build's apt should use, or None (and why, as an "info" event) when the
-    build goes to the mirror directly. Never raises: the cache is an optimisation."""
+    build goes to the mirror directly. Never raises: the cache is an optimisation.
+
+    ``find_built`` finds the project's aptcache image without building it: when that is built
+    and the running cache is another image, the cache restarts from it."""
     if not enabled():
         emit("info", {"text": f"package cache off ({MODE_ENV}=off): apt goes to the mirror directly"})
         return None
     try:
         with _lock:
             found = find()
+            if found is not None and (newer := newer_image(project, found, find_built)):
+                emit("step", {"text": "restarting the package cache from its new image"})
+                found = start(newer)
             if found is None:
                 emit("step", {"text": "starting the package cache"})
                 found = start(cache_image(project, build_image))

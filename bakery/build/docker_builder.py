@@ -196,7 +196,8 @@ def package_proxy(project: Project, prepared: PreparedBuild, emit: EventSink) ->
 def package_cache(project: Project, emit: EventSink) -> str | None:
     """The running package cache's URL, starting it (and building its image) when needed;
     None when it cannot run (the event says why)."""
-    return cache.endpoint(project, lambda defn: _cache_image(project, defn, emit), emit)
+    return cache.endpoint(project, lambda defn: _cache_image(project, defn, emit), emit,
+                          lambda defn: find_image(prepare(defn).fingerprint, defn.name))
 
 
 def _cache_image(project: Project, defn: ImageDefinition, emit: EventSink) -> str:

@@ -115,3 +115,26 @@ def test_without_a_definition_or_an_image_there_is_no_cache(tmp_path, monkeypatc
     monkeypatch.setattr(cache, "engine", lambda: NoImages)
     with pytest.raises(BakeryError, match="no images/aptcache"):
         cache.cache_image(Project(tmp_path), lambda d: "x")
+
+
+class _Running:
+    class image:  # noqa: N801 - the docker SDK's attribute name
+        id = "sha256:old"
+
+
+def _with_cache_definition(tmp_path: Path) -> Project:
+    import shutil
+
+    shutil.copytree(Path(__file__).resolve().parents[2] / "images" / "aptcache",
+                    tmp_path / "images" / "aptcache")
+    return Project(tmp_path)
+
+
+def test_a_changed_cache_definition_restarts_the_cache_once_its_image_is_built(tmp_path, monkeypatch):
+    project = _with_cache_definition(tmp_path)
+    running = cache.Endpoint("bakery-aptcache", "172.17.0.9")
+    monkeypatch.setattr(cache, "_container", lambda: _Running)
+    assert cache.newer_image(project, running, lambda defn: "sha256:new") == "sha256:new"
+    assert cache.newer_image(project, running, lambda defn: "sha256:old") is None  # the same image
+    assert cache.newer_image(project, running, lambda defn: None) is None  # not built: keep it
+    assert cache.newer_image(Project(tmp_path / "other"), running, lambda defn: "x") is None
