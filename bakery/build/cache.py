@@ -1,9 +1,10 @@
 """The shared package cache for builds: apt-cacher-ng (images/aptcache) in one container per engine.
 
 Builds and patch rebuilds hand its address to apt as a BUILD-TIME proxy only: the docker
-builder passes ``http_proxy`` as a build argument (one of the engine's predefined proxy
-arguments, which it leaves out of the image's history and config), and the packer builder
-as an environment variable of the package step's shell. Neither is an input of the
+builder passes ``HTTP_PROXY`` as a build argument (one of the engine's predefined proxy
+arguments, which it leaves out of the image's history and config) and the package step alone
+gives it to apt; the packer builder passes it as an environment variable of the package
+step's shell. Neither is an input of the
 fingerprint, so an image is the same image whether or not the cache served it.
 
 The cache is never required: when it is off (``BAKERY_APT_CACHE=off``), cannot be built or
@@ -78,9 +79,11 @@ def proxy_url(ip: str) -> str:
 
 
 def build_args(url: str | None) -> dict[str, str]:
-    """The docker builder's build arguments: only the predefined lowercase ``http_proxy``
-    (apt reads it; the engine keeps it out of history, env and labels). Pure."""
-    return {"http_proxy": url} if url else {}
+    """The docker builder's build arguments: only the predefined ``HTTP_PROXY``, which the
+    engine keeps out of history, env and labels. Upper case: apt reads only ``http_proxy``,
+    which the package step alone sets from it (dockerfile.package_step), so a definition's own
+    run steps never go through the cache. Pure."""
+    return {"HTTP_PROXY": url} if url else {}
 
 
 def _answers(ip: str, timeout: float = 1.0) -> bool:

@@ -29,7 +29,11 @@ def package_step(packages: tuple[str, ...], refresh: str | None = None) -> str |
     if refresh is not None:
         # The stamp is part of the command text, so the engine's cache cannot match it.
         parts.insert(0, f": bakery-refresh={shlex.quote(refresh)}")
-    return "RUN export DEBIAN_FRONTEND=noninteractive && " + " && ".join(parts)
+    # The package cache reaches this step alone: bakery passes its address as the predefined
+    # build argument HTTP_PROXY (kept out of history and config, and read by no apt), and only
+    # here does apt get it; a definition's own run steps go wherever they go without it.
+    return ("RUN export DEBIAN_FRONTEND=noninteractive http_proxy=\"${HTTP_PROXY:-}\" && "
+            + " && ".join(parts))
 
 
 def healthcheck_instruction(hc: HealthCheck) -> str:

@@ -69,7 +69,7 @@ def provisioners(defn: ImageDefinition, refresh: str | None = None,
         command = pkg.removeprefix("RUN ")
         steps.append((command, command))
         if proxy:
-            package_env[0] = {**env, "http_proxy": proxy}
+            package_env[0] = {**env, "HTTP_PROXY": proxy}
     if defn.files:
         folders = sorted({posixpath.dirname(f.dest) for f in defn.files})
         steps.append(("mkdir " + " ".join(folders),

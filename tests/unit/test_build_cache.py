@@ -35,26 +35,30 @@ def test_the_cache_is_on_unless_turned_off(monkeypatch, value, on):
     assert cache.enabled() is on
 
 
-def test_only_the_predefined_lowercase_proxy_argument_reaches_the_docker_build():
-    assert cache.build_args(URL) == {"http_proxy": URL}
+def test_only_the_predefined_upper_case_proxy_argument_reaches_the_docker_build():
+    assert cache.build_args(URL) == {"HTTP_PROXY": URL}
     assert cache.build_args(None) == {}
 
 
 def test_neither_the_dockerfile_nor_the_fingerprint_knows_about_the_cache(tmp_path):
     defn = web(tmp_path)
     text = render(defn, "bakery/base/debian:bookworm")
-    assert "proxy" not in text.lower() and "3142" not in text
+    assert "3142" not in text and "172.17" not in text
+    # only the package step hands the (build-time) address to apt; the run steps never see it
+    [package] = [line for line in text.splitlines() if "apt-get" in line]
+    assert 'http_proxy="${HTTP_PROXY:-}"' in package
+    assert all("proxy" not in line.lower() for line in text.splitlines() if line != package)
     # the fingerprint's inputs are the definition, files, base and recipe: a cache is none of them
     assert fpmod.fingerprint(defn, {}, "sha256:base") == fpmod.fingerprint(defn, {}, "sha256:base")
 
 
 def test_packer_gives_the_proxy_to_the_package_step_only(tmp_path):
     steps = provisioners(web(tmp_path), proxy=URL)
-    assert f"http_proxy={URL}" in steps[0]["environment_vars"]
-    assert all(f"http_proxy={URL}" not in s.get("environment_vars", []) for s in steps[1:])
+    assert f"HTTP_PROXY={URL}" in steps[0]["environment_vars"]
+    assert all(f"HTTP_PROXY={URL}" not in s.get("environment_vars", []) for s in steps[1:])
     template = render_template(web(tmp_path), "bakery/base/debian:bookworm", {}, proxy=URL)
     assert not any("proxy" in change.lower() for change in template["builders"][0]["changes"])
-    assert all("http_proxy" not in v for s in provisioners(web(tmp_path))
+    assert all("HTTP_PROXY" not in v for s in provisioners(web(tmp_path))
                for v in s.get("environment_vars", []))
 
 
