@@ -34,6 +34,22 @@ def parse_dpkg_status(text: str) -> list[Package]:
     return sorted(packages)
 
 
+def parse_dpkg_query(text: str, mark: str) -> list[Package]:
+    """Installed packages from ``dpkg-query -W -f='MARK ${db:Status-Abbrev}|${Package}|${Version}|
+    ${Architecture}\\n'`` output mixed into other text (a build log), sorted by name.
+
+    Only lines starting with ``mark`` count; the status abbreviation's second letter ``i`` is
+    dpkg's "installed", the state parse_dpkg_status keeps."""
+    packages = []
+    for line in text.splitlines():
+        if not line.startswith(mark + " "):
+            continue
+        fields = line[len(mark) + 1:].split("|")
+        if len(fields) == 4 and fields[0][1:2] == "i" and fields[1]:
+            packages.append(Package(fields[1], fields[2], fields[3].strip()))
+    return sorted(packages)
+
+
 def manifest_to_text(packages: list[Package]) -> str:
     return "\n".join(f"{p.name}={p.version}" for p in packages)
 

@@ -20,16 +20,16 @@ from pathlib import Path
 import docker.errors
 
 from bakery import RECIPE_VERSION
+from bakery.build import cache, metadata, sbom
 from bakery.build import fingerprint as fpmod
-from bakery.build import metadata, sbom
-from bakery.build.dockerfile import render
+from bakery.build.dockerfile import MANIFEST_MARK, render
 from bakery.definitions.image import ImageDefinition
 from bakery.engine import labels
 from bakery.engine.base import ensure_base
 from bakery.engine.client import engine
 from bakery.errors import BuildError
 from bakery.model.events import Sink, quiet
-from bakery.packages import Package, parse_dpkg_status
+from bakery.packages import Package, parse_dpkg_query, parse_dpkg_status
 from bakery.project import Project
 from bakery.store import builds
 from bakery.store.db import open_store
@@ -164,17 +164,61 @@ def build(project: Project, defn: ImageDefinition, on_event: EventSink | None = 
     prepared = prepare(defn, refresh)
     image_id = find_image(prepared.fingerprint, defn.name)
     up_to_date = image_id is not None
+    manifest = None
     if image_id is None:
-        image_id = _engine_build(project, prepared, emit, nocache)
-    return finish(project, prepared, image_id, up_to_date, started, emit)
+        proxy = package_proxy(project, prepared, emit)
+        try:
+            image_id, manifest = _engine_build(project, prepared, emit, nocache, proxy)
+        except BuildError:
+            if proxy is None or cache.find() is not None:
+                raise
+            # The cache went away during the build: once more, straight to the mirror.
+            emit("info", {"text": "the package cache stopped answering: building again with apt "
+                                  "going to the mirror directly"})
+            image_id, manifest = _engine_build(project, prepared, emit, nocache, None)
+    return finish(project, prepared, image_id, up_to_date, started, emit, manifest)
+
+
+def package_proxy(project: Project, prepared: PreparedBuild, emit: EventSink) -> str | None:
+    """The package cache's URL for this build's apt, or None (the mirror directly; the event
+    says why). A build without a package step needs none; the cache's own image uses a cache
+    that already runs but never starts one (it would be building itself).
+
+    Used by every builder; the URL is a build-time setting only and no input of the fingerprint."""
+    if not prepared.defn.packages and prepared.refresh is None:
+        return None
+    if prepared.defn.name == cache.IMAGE_NAME:
+        found = cache.find() if cache.enabled() else None
+        return found.url if found else None
+    return package_cache(project, emit)
+
+
+def package_cache(project: Project, emit: EventSink) -> str | None:
+    """The running package cache's URL, starting it (and building its image) when needed;
+    None when it cannot run (the event says why)."""
+    return cache.endpoint(project, lambda defn: _cache_image(project, defn, emit), emit,
+                          lambda defn: find_image(prepare(defn).fingerprint, defn.name))
+
+
+def _cache_image(project: Project, defn: ImageDefinition, emit: EventSink) -> str:
+    """The package cache's image as its definition says now: found by fingerprint (nothing is
+    recorded in this project's store), else built like any image."""
+    found = find_image(prepare(defn).fingerprint, defn.name)
+    if found is not None:
+        return found
+    emit("step", {"text": f"building the package cache image ({defn.name} {defn.version})"})
+    return build(project, defn, on_event=lambda kind, data: emit(
+        kind, {**data, "text": f"package cache: {data.get('text', '')}"})
+        if kind == "step" else None).record.image_id
 
 
 def finish(project: Project, prepared: PreparedBuild, image_id: str, up_to_date: bool,
-           started: float, emit: EventSink) -> BuildOutcome:
+           started: float, emit: EventSink, manifest: list[Package] | None = None) -> BuildOutcome:
     """Tag a finished image, read its packages, write its SBOM, record the build.
 
     Shared by every builder. Tags are set only here, after the engine reported success.
-    A no-op rebuild reuses the stored record and manifest and never runs a container.
+    A no-op rebuild reuses the stored record and manifest and never runs a container;
+    ``manifest``, when the build printed it (its last RUN ran), spares the container too.
     """
     defn = prepared.defn
     tags = [fpmod.fingerprint_tag(defn.name, prepared.fingerprint),
@@ -186,12 +230,13 @@ def finish(project: Project, prepared: PreparedBuild, image_id: str, up_to_date:
     try:
         rec = builds.get(conn, prepared.fingerprint)
         if rec is None or rec.image_id != image_id:
-            emit("step", {"text": "reading installed packages"})
-            manifest = tuple(read_manifest(image_id))
+            if manifest is None:
+                emit("step", {"text": "reading installed packages"})
+                manifest = read_manifest(image_id)
             rec = builds.BuildRecord(
                 fingerprint=prepared.fingerprint, name=defn.name, version=defn.version,
                 image_id=image_id, created=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-                base_id=prepared.base_id, manifest=manifest, definition=defn.normalised(),
+                base_id=prepared.base_id, manifest=tuple(manifest), definition=defn.normalised(),
             )
         expected = sbom.sbom_path(project.artifacts_dir, defn.name, defn.version)
         # The SBOM's path names only name and version: write it again when it describes
@@ -216,23 +261,30 @@ def _tag(image_id: str, tags: list[str]) -> None:
         image.tag(repository, version)
 
 
-def _engine_build(project: Project, prepared: PreparedBuild, emit: EventSink, nocache: bool) -> str:
-    """Run the engine build; returns the image id. Raises BuildError naming the failed step."""
+def _engine_build(project: Project, prepared: PreparedBuild, emit: EventSink, nocache: bool,
+                  proxy: str | None = None) -> tuple[str, list[Package] | None]:
+    """Run the engine build; returns the image id and, when the last RUN ran (not a layer
+    cache hit), the installed packages it printed. Raises BuildError naming the failed step.
+
+    ``proxy`` goes in as the predefined ``http_proxy`` build argument: RUN steps see it, the
+    image's history, config and labels do not."""
     context = build_context(prepared)
     log_tail: deque[str] = deque(maxlen=25)
     current_step = ""
     labels_seen = False
     image_id = None
+    output: list[str] = []  # a line may arrive split over two events: parsed once at the end
     try:
         stream = engine().api.build(
             fileobj=context, custom_context=True, rm=True, forcerm=True, pull=False,
             decode=True, nocache=nocache, labels=image_labels(project, prepared),
-            dockerfile=fpmod.DOCKERFILE_PATH,
+            dockerfile=fpmod.DOCKERFILE_PATH, buildargs=cache.build_args(proxy),
         )
         for event in stream:
             if "stream" in event:
+                output.append(event["stream"])
                 for line in event["stream"].splitlines():
-                    if not line.strip():
+                    if not line.strip() or line.startswith(MANIFEST_MARK):
                         continue
                     line = ANSI.sub("", line).rstrip()
                     if m := STEP_LINE.match(line):
@@ -263,4 +315,4 @@ def _engine_build(project: Project, prepared: PreparedBuild, emit: EventSink, no
         raise BuildError(f"{prepared.defn.name}: the engine refused the build: {reason}") from exc
     if image_id is None:
         raise BuildError(f"{prepared.defn.name}: the engine finished without an image id")
-    return image_id
+    return image_id, parse_dpkg_query("".join(output), MANIFEST_MARK) or None

@@ -29,7 +29,11 @@ def package_step(packages: tuple[str, ...], refresh: str | None = None) -> str |
     if refresh is not None:
         # The stamp is part of the command text, so the engine's cache cannot match it.
         parts.insert(0, f": bakery-refresh={shlex.quote(refresh)}")
-    return "RUN export DEBIAN_FRONTEND=noninteractive && " + " && ".join(parts)
+    # The package cache reaches this step alone: bakery passes its address as the predefined
+    # build argument HTTP_PROXY (kept out of history and config, and read by no apt), and only
+    # here does apt get it; a definition's own run steps go wherever they go without it.
+    return ("RUN export DEBIAN_FRONTEND=noninteractive http_proxy=\"${HTTP_PROXY:-}\" && "
+            + " && ".join(parts))
 
 
 def healthcheck_instruction(hc: HealthCheck) -> str:
@@ -73,6 +77,35 @@ def image_env(defn: ImageDefinition) -> dict[str, str]:
     return {"BAKERY_IMAGE_NAME": defn.name, "BAKERY_IMAGE_VERSION": defn.version, **defn.env}
 
 
+# The last RUN also prints the installed packages (one line each, after this marker), so the
+# builder reads the manifest from the build's own output instead of starting a container
+# for it afterwards (issue 13). Nothing after the last RUN changes /var/lib/dpkg.
+MANIFEST_MARK = "@@bakery-dpkg"
+# (An image without dpkg-query prints nothing; the builder then reads the image itself.)
+MANIFEST_QUERY = (f"if command -v dpkg-query >/dev/null; then dpkg-query -W -f='{MANIFEST_MARK} "
+                  "${db:Status-Abbrev}|${Package}|${Version}|${Architecture}\\n'; fi")
+
+
+def with_manifest_query(lines: list[str]) -> list[str]:
+    """``lines`` with the manifest query appended to the last RUN (none: unchanged). Pure.
+
+    A RUN in exec form (a definition's run step, ``bash -euo pipefail -c STEP``) gets it as
+    one more line of STEP, so it runs only when STEP succeeded; a shell-form RUN gets ``&&``."""
+    for index in range(len(lines) - 1, -1, -1):
+        line = lines[index]
+        if not line.startswith("RUN "):
+            continue
+        body = line[len("RUN "):]
+        if body.startswith("["):
+            argv = json.loads(body)
+            argv[-1] = f"{argv[-1]}\n{MANIFEST_QUERY}"
+            lines[index] = "RUN " + json.dumps(argv)
+        else:
+            lines[index] = f"{line} && {MANIFEST_QUERY}"
+        break
+    return lines
+
+
 def render(defn: ImageDefinition, base_tag: str, refresh: str | None = None) -> str:
     lines = [f"FROM {base_tag}", "SHELL [\"/bin/bash\", \"-o\", \"pipefail\", \"-c\"]"]
     if step := package_step(defn.packages, refresh):
@@ -84,6 +117,7 @@ def render(defn: ImageDefinition, base_tag: str, refresh: str | None = None) -> 
     lines.append("ENV " + " ".join(f"{k}={quoted_word(v)}" for k, v in image_env(defn).items()))
     for step in defn.run:
         lines.append("RUN " + json.dumps(["/bin/bash", "-euo", "pipefail", "-c", step]))
+    lines = with_manifest_query(lines)
     if defn.workdir:
         lines.append(f"WORKDIR {defn.workdir}")
     if defn.user:

@@ -123,20 +123,22 @@ def build(project: Project, defn: ImageDefinition, on_event: EventSink | None = 
     image_id = dockerb.find_image(prepared.fingerprint, defn.name)
     up_to_date = image_id is not None
     if image_id is None:
-        image_id = _packer_build(project, prepared, emit)
+        proxy = dockerb.package_proxy(project, prepared, emit)
+        image_id = _packer_build(project, prepared, emit, proxy)
     return dockerb.finish(project, prepared, image_id, up_to_date, started, emit)
 
 
-def template_for(project: Project, prepared: PreparedBuild) -> dict:
+def template_for(project: Project, prepared: PreparedBuild, proxy: str | None = None) -> dict:
     base_cmd = engine().images.get(prepared.base_id).attrs.get("Config", {}).get("Cmd")
     return render_template(prepared.defn, prepared.base_tag,
                            dockerb.image_labels(project, prepared, builder="packer"),
-                           base_cmd=base_cmd, refresh=prepared.refresh,
+                           base_cmd=base_cmd, refresh=prepared.refresh, proxy=proxy,
                            container_name=f"bakery-packer-{prepared.defn.name}-{uuid.uuid4().hex[:8]}")
 
 
-def _packer_build(project: Project, prepared: PreparedBuild, emit: EventSink) -> str:
-    template = json.dumps(template_for(project, prepared), indent=2)
+def _packer_build(project: Project, prepared: PreparedBuild, emit: EventSink,
+                  proxy: str | None = None) -> str:
+    template = json.dumps(template_for(project, prepared, proxy), indent=2)
     name = prepared.defn.name
     with tempfile.TemporaryDirectory(prefix="bakery-packer-") as tmp:
         out = Path(tmp) / "packer.out"

@@ -57,12 +57,19 @@ def _shell(step: int, total: int, title: str, command: str, env: dict[str, str])
             "inline": [marker, command]}
 
 
-def provisioners(defn: ImageDefinition, refresh: str | None = None) -> list[dict]:
+def provisioners(defn: ImageDefinition, refresh: str | None = None,
+                 proxy: str | None = None) -> list[dict]:
+    """The provisioners, in the Dockerfile's order. ``proxy`` (the package cache) reaches only
+    the package step, as an environment variable of its shell: Packer passes it on that
+    step's command line, and ``docker commit`` keeps only the ``changes``."""
     env = image_env(defn)
     steps: list[tuple[str, dict | str]] = []
+    package_env: dict[int, dict[str, str]] = {}
     if pkg := package_step(defn.packages, refresh):
         command = pkg.removeprefix("RUN ")
         steps.append((command, command))
+        if proxy:
+            package_env[0] = {**env, "HTTP_PROXY": proxy}
     if defn.files:
         folders = sorted({posixpath.dirname(f.dest) for f in defn.files})
         steps.append(("mkdir " + " ".join(folders),
@@ -80,13 +87,13 @@ def provisioners(defn: ImageDefinition, refresh: str | None = None) -> list[dict
         if isinstance(body, dict):
             result.append(body)
         else:
-            result.append(_shell(index, len(steps), title, body, env))
+            result.append(_shell(index, len(steps), title, body, package_env.get(index - 1, env)))
     return result
 
 
 def render_template(defn: ImageDefinition, base_tag: str, labels: dict[str, str],
                     base_cmd: list[str] | None = None, refresh: str | None = None,
-                    container_name: str | None = None) -> dict:
+                    container_name: str | None = None, proxy: str | None = None) -> dict:
     # The base's own command (bash) keeps the container up with -i -t; Packer's default
     # --entrypoint=/bin/sh would be committed into the image, and an empty ENTRYPOINT
     # change does not clear it. Labels on the container would be committed too: a name
@@ -100,5 +107,5 @@ def render_template(defn: ImageDefinition, base_tag: str, labels: dict[str, str]
             "type": "docker", "image": base_tag, "pull": False, "commit": True,
             "changes": commit_changes(defn, labels, base_cmd), "run_command": run_command,
         }],
-        "provisioners": provisioners(defn, refresh),
+        "provisioners": provisioners(defn, refresh, proxy),
     }

@@ -24,6 +24,7 @@ err_console = Console(stderr=True)
 COMMANDS: dict[str, tuple[str, str]] = {
     "base": ("bakery.cli.base", "Make a base image (e.g. debian:bookworm) available."),
     "build": ("bakery.cli.build", "Build images from their definitions; unchanged ones are up to date."),
+    "cache": ("bakery.cli.cache", "The shared package cache builds use: status, start, prune."),
     "ci": ("bakery.cli.verify", "Lint, then build and verify the images changed since a revision."),
     "evidence": ("bakery.cli.evidence", "Export or verify an image's signed evidence (in-toto, DSSE)."),
     "diff": ("bakery.cli.images", "Package changes between two builds of an image."),

@@ -35,6 +35,8 @@ BUILD_REQUEST_MAX = 1024 * 1024
 REQUEST_RESERVE = 8 * 1024
 #: Fixed text around the packages on their RUN line (apt flags, a patch's refresh stamp).
 PACKAGE_LINE_FIXED = 512
+#: The manifest query the last RUN line also carries (dockerfile.MANIFEST_QUERY, JSON-escaped).
+MANIFEST_QUERY_RESERVE = 256
 
 
 def _json_len(value: object) -> int:
@@ -45,18 +47,20 @@ def dockerfile_lines(defn: ImageDefinition) -> list[tuple[str, int]]:
     """(key path, an upper bound of the length of the Dockerfile line it becomes)."""
     lines: list[tuple[str, int]] = []
     if defn.packages:
-        lines.append(("packages", PACKAGE_LINE_FIXED + sum(len(p) + 3 for p in defn.packages)))
+        lines.append(("packages", PACKAGE_LINE_FIXED + MANIFEST_QUERY_RESERVE
+                      + sum(len(p) + 3 for p in defn.packages)))
     fixups = 0
     for index, spec in enumerate(defn.files):
         lines.append((f"files[{index}]", 8 + _json_len([spec.src, spec.dest])))
         fixups += sum(len(part) + len(spec.dest) + 16 for part in (spec.mode, spec.owner) if part)
     if fixups:
-        lines.append(("files", 4 + fixups))
+        lines.append(("files", 4 + MANIFEST_QUERY_RESERVE + fixups))
     env = {"BAKERY_IMAGE_NAME": defn.name, "BAKERY_IMAGE_VERSION": defn.version, **defn.env}
     lines.append(("env", 4 + sum(len(k) + 4 + len(v) + sum(v.count(c) for c in '\\"$')
                                  for k, v in env.items())))
     for index, step in enumerate(defn.run):
-        lines.append((f"run[{index}]", 4 + _json_len(["/bin/bash", "-euo", "pipefail", "-c", step])))
+        lines.append((f"run[{index}]", 4 + MANIFEST_QUERY_RESERVE
+                      + _json_len(["/bin/bash", "-euo", "pipefail", "-c", step])))
     for key in ("cmd", "entrypoint"):
         if (argv := getattr(defn, key)) is not None:
             lines.append((key, 12 + _json_len(list(argv))))

@@ -67,7 +67,8 @@ def test_run_lints_builds_verifies_and_collects_every_failure(project_copy, monk
     import shutil
     from types import SimpleNamespace
 
-    shutil.rmtree(project_copy / "images" / "host")  # the three example service images are the subject
+    for other in ("host", "aptcache", "pyapp", "worker"):  # web, web-bad and lb are the subject
+        shutil.rmtree(project_copy / "images" / other)
 
     from bakery.errors import BuildError
     from bakery.verify.model import CheckResult, VerifyReport

@@ -1,0 +1,380 @@
+"""Benchmark (issue 13, build and verify half): many images at the cost of one, verify near the floor.
+
+    .venv/bin/python bench/bench_perf.py [--rounds 2] [--verify-runs 3] [--only build,patch,verify] [--write]
+
+Side by side in one run, each pair interleaved (bakery, then the other, round after round), with
+the machine's load average printed beside every pair (the engine is shared with other work):
+
+  build   four images (web, lb, pyapp, worker) cold: `bakery build --all` (the package cache
+          pruned first, so it is warmed by the first image of the run) vs four
+          `DOCKER_BUILDKIT=0 docker build --no-cache` of the very Dockerfiles bakery renders.
+          Each side builds FROM its own fresh base tag (the real base plus one LABEL: the same
+          layers, a new id), so neither can reuse the other's layers. Also a single cold image
+          (web) both ways, and bakery with the cache turned off (its own overhead alone).
+  patch   `bakery patch --all` of those four vs four `packer build` runs of the templates
+          bakery's packer builder renders (Packer has no cache: a rebuild redoes every step).
+  verify  `bakery verify web` vs the floor: start the same image, wait for its health check,
+          run plain `pytest --hosts=docker://ID` on images/web/tests with a 20-line conftest
+          giving the two fixtures those tests use.
+
+Everything is made under unique names and removed at the end; the package cache is left
+running (it is meant to be). Ratios are bakery / other; read them as ratios, not seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import textwrap
+import time
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from results import write_section  # noqa: E402
+
+from bakery.build import docker_builder as dockerb  # noqa: E402
+from bakery.build import fingerprint as fpmod  # noqa: E402
+from bakery.build.packer_builder import artifact_id, packer_path, template_for  # noqa: E402
+from bakery.engine.base import local_tag  # noqa: E402
+from bakery.engine.client import engine  # noqa: E402
+from bakery.project import Project  # noqa: E402
+
+IMAGES = ("web", "lb", "pyapp", "worker")
+COMMAND = ".venv/bin/python bench/bench_perf.py --write"
+BAKERY = str(Path(sys.executable).parent / "bakery")
+DOCKER = shutil.which("docker") or "docker"
+
+
+def load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"{one:.1f}/{five:.1f}"
+
+
+def timed(cmd: list[str], env: dict[str, str] | None = None, stdin: str | None = None,
+          allow_failure: bool = False) -> tuple[float, str]:
+    started = time.monotonic()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})},
+                          input=stdin, check=False)
+    seconds = time.monotonic() - started
+    if proc.returncode != 0 and allow_failure:
+        print(f"note: exit {proc.returncode}: {' '.join(cmd[:3])}: "
+              f"{(proc.stdout + proc.stderr).strip().splitlines()[-1:]}", file=sys.stderr)
+    elif proc.returncode != 0:
+        raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stdout[-3000:]}\n"
+                         f"{proc.stderr[-3000:]}")
+    return seconds, proc.stdout + proc.stderr
+
+
+def fresh_base(tag: str) -> str:
+    """A new base ref with the real base's layers and a new image id (no layer cache applies)."""
+    ref = f"{tag}:bookworm"
+    dockerfile = f"FROM {local_tag('debian:bookworm')}\nLABEL io.bakery.bench={tag}\n"
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo("Dockerfile")
+        info.size = len(dockerfile)
+        tar.addfile(info, io.BytesIO(dockerfile.encode()))
+    buf.seek(0)
+    repository, _, version = local_tag(ref).rpartition(":")
+    engine().images.build(fileobj=buf, custom_context=True, tag=f"{repository}:{version}", rm=True)
+    return ref
+
+
+class Made:
+    """What this run created, removed at the end (children before their bases)."""
+
+    def __init__(self) -> None:
+        self.refs: list[str] = []
+        self.ids: list[str] = []
+
+    def cleanup(self) -> None:
+        client = engine()
+        for image_id in self.ids:
+            _remove(client, image_id)
+        for ref in reversed(self.refs):
+            for image in client.images.list(name=ref):
+                for tag in image.tags:
+                    if tag.rsplit(":", 1)[0] == ref.rsplit(":", 1)[0]:
+                        _remove(client, tag)
+
+
+def _remove(client, ref: str) -> None:
+    try:
+        client.images.remove(ref, force=True)
+    except Exception as exc:  # noqa: BLE001 - best effort: report and keep going
+        print(f"cleanup: {ref}: {exc}", file=sys.stderr)
+
+
+def make_project(root: Path, suffix: str, base_ref: str, made: Made) -> tuple[Project, list[str]]:
+    """The four images renamed <name><suffix> on ``base_ref``. No images/aptcache: the cache runs
+    from the aptcache image bakery built on this engine, so `--all` means these four."""
+    names = []
+    for name in IMAGES:
+        new = f"{name}{suffix}"
+        folder = root / "images" / new
+        shutil.copytree(REPO / "images" / name, folder)
+        text = (folder / "image.yaml").read_text()
+        text = re.sub(r"^name: .*$", f"name: {new}", text, count=1, flags=re.M)
+        text = re.sub(r"^base: .*$", f"base: {base_ref}", text, count=1, flags=re.M)
+        (folder / "image.yaml").write_text(text)
+        names.append(new)
+        made.refs.append(f"bakery/{new}")
+    return Project(root), names
+
+
+def env_for(project: Project, **extra: str) -> dict[str, str]:
+    env = {"BAKERY_PROJECT": str(project.root), **extra}
+    os.environ.pop("BAKERY_STATE_DIR", None)
+    return env
+
+
+def docker_contexts(project: Project, names: list[str], into: Path) -> list[list[str]]:
+    """`docker build` commands for the Dockerfiles and contexts bakery renders, same labels."""
+    commands = []
+    for name in names:
+        prepared = dockerb.prepare(project.load_image(name))
+        ctx = into / name
+        with tarfile.open(fileobj=dockerb.build_context(prepared)) as tar:
+            tar.extractall(ctx, filter="data")
+        label_args = []
+        for key, value in dockerb.image_labels(project, prepared).items():
+            label_args += ["--label", f"{key}={value}"]
+        commands.append([DOCKER, "build", "-q", "--no-cache", "-f", str(ctx / fpmod.DOCKERFILE_PATH),
+                         "-t", f"bakery-bench/{name}:latest", *label_args, str(ctx)])
+    return commands
+
+
+def ratio(a: float, b: float) -> str:
+    return f"{a / b:.3f}x" if b else "-"
+
+
+def bench_build(tmp: Path, rounds: int, made: Made, rows: list[tuple[str, ...]]
+                ) -> tuple[dict[str, float], Project | None]:
+    got: dict[str, list[float]] = {k: [] for k in ("all_b", "all_d", "one_b", "one_d", "one_off")}
+    built: Project | None = None
+    for r in range(rounds):
+        run = uuid.uuid4().hex[:6]
+        bases = {who: fresh_base(f"bench{run}{who}") for who in ("b", "d", "s", "o", "t")}
+        made.refs += [local_tag(ref) for ref in bases.values()]
+        # four images, cold: bakery build --all with the cache pruned first
+        proj_b, _ = make_project(tmp / f"b{run}", f"b{run}", bases["b"], made)
+        subprocess.run([BAKERY, "cache", "prune"], capture_output=True, env={**os.environ,
+                       **env_for(proj_b)}, check=False)
+        before = load()
+        seconds, out = timed([BAKERY, "build", "--all"], env_for(proj_b))
+        if "apt through the package cache" not in out:
+            print("warning: bakery's build did not use the package cache", file=sys.stderr)
+        got["all_b"].append(seconds)
+        proj_d, names_d = make_project(tmp / f"d{run}", f"d{run}", bases["d"], made)
+        made.refs += [f"bakery-bench/{n}" for n in names_d]
+        started = time.monotonic()
+        for cmd in docker_contexts(proj_d, names_d, tmp / f"ctx{run}"):
+            timed(cmd, {"DOCKER_BUILDKIT": "0"})
+        got["all_d"].append(time.monotonic() - started)
+        rows.append(("build", f"round {r + 1}: four images cold", "bakery build --all (cache warmed "
+                     "by the first image)", f"{got['all_b'][-1]:.1f}", "4x docker build --no-cache",
+                     f"{got['all_d'][-1]:.1f}", ratio(got["all_b"][-1], got["all_d"][-1]),
+                     f"{before} -> {load()}"))
+        # one image (web), cold: bakery with the (now warm) cache, docker, bakery without cache
+        before = load()
+        proj_s, names_s = make_project(tmp / f"s{run}", f"s{run}", bases["s"], made)
+        got["one_b"].append(timed([BAKERY, "build", names_s[0]], env_for(proj_s))[0])
+        proj_t, names_t = make_project(tmp / f"t{run}", f"t{run}", bases["t"], made)
+        made.refs += [f"bakery-bench/{names_t[0]}"]
+        got["one_d"].append(timed(docker_contexts(proj_t, names_t[:1], tmp / f"ctxt{run}")[0],
+                                  {"DOCKER_BUILDKIT": "0"})[0])
+        proj_o, names_o = make_project(tmp / f"o{run}", f"o{run}", bases["o"], made)
+        got["one_off"].append(timed([BAKERY, "build", names_o[0]],
+                                    env_for(proj_o, BAKERY_APT_CACHE="off"))[0])
+        rows.append(("build", f"round {r + 1}: web cold", "bakery build web (cache warm)",
+                     f"{got['one_b'][-1]:.1f}", "docker build --no-cache", f"{got['one_d'][-1]:.1f}",
+                     ratio(got["one_b"][-1], got["one_d"][-1]), f"{before} -> {load()}"))
+        rows.append(("build", f"round {r + 1}: web cold", "bakery build web (cache off)",
+                     f"{got['one_off'][-1]:.1f}", "docker build --no-cache",
+                     f"{got['one_d'][-1]:.1f}", ratio(got["one_off"][-1], got["one_d"][-1]), ""))
+        built = proj_b
+    return {k: statistics.median(v) for k, v in got.items() if v}, built
+
+
+def bench_patch(tmp: Path, rounds: int, made: Made, rows: list[tuple[str, ...]],
+                project: Project | None) -> dict[str, float]:
+    """bakery patch --all on a project whose four images are built, vs four Packer rebuilds."""
+    if project is None:
+        run = uuid.uuid4().hex[:6]
+        base = fresh_base(f"bench{run}p")
+        made.refs.append(local_tag(base))
+        project, _ = make_project(tmp / f"p{run}", f"p{run}", base, made)
+        timed([BAKERY, "build", "--all"], env_for(project))
+    names = project.image_names()
+    templates = []
+    for name in names:
+        prepared = dockerb.prepare(project.load_image(name), builder="packer")
+        templates.append(json.dumps(template_for(project, prepared)))
+    packer = [packer_path(), "build", "-machine-readable", "-color=false", "-"]
+    got: dict[str, list[float]] = {"patch": [], "packer": []}
+    for r in range(rounds):
+        before = load()
+        seconds, _ = timed([BAKERY, "patch", "--all", "--no-base-refresh"], env_for(project))
+        got["patch"].append(seconds)
+        started = time.monotonic()
+        for template in templates:
+            _, packer_out = timed(packer, stdin=template)
+            if image := artifact_id(packer_out):
+                made.ids.append(image)
+        got["packer"].append(time.monotonic() - started)
+        rows.append(("patch", f"round {r + 1}: four images", "bakery patch --all --no-base-refresh",
+                     f"{got['patch'][-1]:.1f}", "4x packer build (rebuild)", f"{got['packer'][-1]:.1f}",
+                     ratio(got["patch"][-1], got["packer"][-1]), f"{before} -> {load()}"))
+    return {k: statistics.median(v) for k, v in got.items()}
+
+
+FLOOR_CONFTEST = '''
+import pytest
+
+@pytest.fixture(scope="session")
+def image():
+    import types
+    return types.SimpleNamespace(version="1.0.0", ports=(8080,), ip=IP)
+
+@pytest.fixture(scope="session")
+def container_url():
+    return lambda port, path="/": f"http://{IP}:{port}{path}"
+'''
+
+
+def floor_once(image_id: str, tests: Path, tmp: Path) -> float:
+    """Start the image, wait for the engine's health verdict, run plain testinfra on its tests."""
+    client = engine()
+    started = time.monotonic()
+    container = client.containers.run(image_id, detach=True, labels={"io.bakery.bench": "floor"})
+    try:
+        while True:
+            container.reload()
+            health = (container.attrs["State"].get("Health") or {}).get("Status")
+            if health == "healthy":
+                break
+            if health == "unhealthy" or container.status == "exited":
+                raise SystemExit(f"floor container is {health or container.status}")
+            time.sleep(0.1)
+        ip = container.attrs["NetworkSettings"]["IPAddress"]
+        folder = tmp / f"floor-{uuid.uuid4().hex[:6]}"
+        shutil.copytree(tests, folder)
+        (folder / "conftest.py").write_text(textwrap.dedent(FLOOR_CONFTEST).replace("IP", repr(ip)))
+        timed([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+               f"--hosts=docker://{container.id}", str(folder)], allow_failure=True)
+    finally:
+        container.remove(force=True)
+    return time.monotonic() - started
+
+
+def bench_verify(tmp: Path, runs: int, made: Made, rows: list[tuple[str, ...]]) -> dict[str, float]:
+    root = tmp / "verify"
+    name = f"benchv{uuid.uuid4().hex[:6]}"
+    shutil.copytree(REPO / "images" / "web", root / "images" / name)
+    definition = root / "images" / name / "image.yaml"
+    definition.write_text(definition.read_text().replace("name: web", f"name: {name}", 1))
+    project = Project(root)
+    made.refs.append(f"bakery/{name}")
+    timed([BAKERY, "build", name], env_for(project))
+    image_id = engine().images.get(f"bakery/{name}:1.0.0").id
+    got: dict[str, list[float]] = {"verify": [], "floor": []}
+    for r in range(runs):
+        before = load()
+        # a failed check still times the whole verification; the note says which
+        got["verify"].append(timed([BAKERY, "verify", name], env_for(project), allow_failure=True)[0])
+        got["floor"].append(floor_once(image_id, REPO / "images" / "web" / "tests", tmp))
+        rows.append(("verify", f"run {r + 1}: web", "bakery verify web", f"{got['verify'][-1]:.2f}",
+                     "start + health + pytest --hosts=docker://", f"{got['floor'][-1]:.2f}",
+                     ratio(got["verify"][-1], got["floor"][-1]), f"{before} -> {load()}"))
+    return {k: statistics.median(v) for k, v in got.items()}
+
+
+SECTION = """## Many images, patch, verify near the floor (issue 13, build and verify half)
+
+Command: `{command}` ({when}; {args}). Load average (1/5 min) before -> after each pair in
+the last column: the engine and the 2 cores are shared with other work, so read the ratios
+within a row, not the seconds across rows.
+
+How it is made honest: every cold build is FROM its own fresh base tag (the real base plus one
+unique LABEL: the same layers, a new image id), so no side reuses the other's layers;
+`docker build` gets the very Dockerfile, context and labels bakery renders, through the
+classic builder (`DOCKER_BUILDKIT=0`, the one the SDK drives), with `--no-cache`; Packer runs
+the template bakery's packer builder renders. `bakery build --all` starts with the package
+cache pruned (empty): the first image fills it, the others are served from it. The floor
+for verify starts the same image on the default bridge, waits for the engine's health
+verdict and runs plain `pytest --hosts=docker://ID` on images/web/tests (20-line conftest for
+its `image` and `container_url` fixtures); bakery's side is its CLI end to end (two Python
+start-ups, a private network, the built-in checks, JUnit-ready results, the state store).
+
+| part | case | bakery | s | other | s | bakery / other | load |
+|---|---|---|---:|---|---:|---:|---|
+{rows}
+
+Medians: {medians}
+"""
+
+
+class Rows(list):
+    """The table's rows, each also printed as soon as it is measured (a long run that fails
+    late still shows what it measured)."""
+
+    def append(self, row: tuple[str, ...]) -> None:
+        super().append(row)
+        print("| " + " | ".join(row) + " |", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds of build and patch")
+    parser.add_argument("--verify-runs", type=int, default=3)
+    parser.add_argument("--only", default="build,patch,verify")
+    parser.add_argument("--write", action="store_true", help="write the table into bench/RESULTS.md")
+    args = parser.parse_args()
+    parts = set(args.only.split(","))
+    made = Made()
+    rows: list[tuple[str, ...]] = Rows()
+    medians: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="bakery-bench-perf-") as tmp:
+        try:
+            built = None
+            if "build" in parts:
+                found, built = bench_build(Path(tmp), args.rounds, made, rows)
+                medians.update(found)
+            if "patch" in parts:
+                medians.update(bench_patch(Path(tmp), args.rounds, made, rows, built))
+            if "verify" in parts:
+                medians.update(bench_verify(Path(tmp), args.verify_runs, made, rows))
+        finally:
+            made.cleanup()
+    table = "\n".join("| " + " | ".join(row) + " |" for row in rows)
+    pairs = [("four images cold, build --all / 4x docker build", "all_b", "all_d", "goal 0.6x"),
+             ("web cold, cache warm / docker build", "one_b", "one_d", "goal 1.05x"),
+             ("web cold, cache off / docker build", "one_off", "one_d", ""),
+             ("patch --all / 4x packer rebuild", "patch", "packer", "goal 0.3x"),
+             ("verify web / floor", "verify", "floor", "goal 1.2x")]
+    summary = "; ".join(f"{label} = {medians[a] / medians[b]:.3f}x" + (f" ({goal})" if goal else "")
+                        for label, a, b, goal in pairs if a in medians and b in medians)
+    print(summary)
+    if args.write:
+        when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        shown = f"--rounds {args.rounds} --verify-runs {args.verify_runs} --only {args.only}"
+        write_section(SECTION.format(command=COMMAND, when=when, args=shown, rows=table,
+                                     medians=summary))
+        print("wrote bench/RESULTS.md")
+
+
+if __name__ == "__main__":
+    main()
