@@ -79,6 +79,20 @@ def verify_context() -> VerifyContext:
 _client: Any = None
 
 
+# The engine can lose the tail of a short-lived exec's output (moby/moby#27289, docker-py#2042):
+# under load a `cat` came back empty with exit 0. Each command ends by printing a mark on both
+# streams; output without its marks was cut short, and the (read-only) command runs again.
+END_MARK = b"\x1e#bakery-end#\x1e"
+OUTPUT_ATTEMPTS = 3
+
+
+def with_end_marks(cmd: str) -> str:
+    """``cmd`` in a subshell (so its own ``exit`` cannot skip the marks), then the marks, keeping
+    its exit status."""
+    mark = END_MARK.decode().replace("\x1e", "\\036")
+    return f"( {cmd}\n); rc=$?; printf '{mark}'; printf '{mark}' >&2; exit $rc"
+
+
 def _over_one_connection(host: Any) -> Any:
     """Run the host's commands through the engine API on one kept-alive connection, instead of
     a `docker exec` CLI process per command (testinfra's docker backend): same user, same
@@ -97,19 +111,28 @@ def _over_one_connection(host: Any) -> Any:
         _client = engine()
     api, api_error = _client.api, docker.errors.APIError
 
+    def once(cmd: str) -> tuple[int | None, bytes, bytes]:
+        exec_id = api.exec_create(backend.name, ["/bin/sh", "-c", with_end_marks(cmd)],
+                                  user=backend.user or "", stdout=True, stderr=True)["Id"]
+        out, err = api.exec_start(exec_id, demux=True)
+        return api.exec_inspect(exec_id).get("ExitCode"), out or b"", err or b""
+
     def run(command: str, *args: str, **kwargs: Any) -> Any:
         cmd = backend.get_command(command, *args)
         try:
-            exec_id = api.exec_create(backend.name, ["/bin/sh", "-c", cmd], user=backend.user or "",
-                                      stdout=True, stderr=True)["Id"]
-            out, err = api.exec_start(exec_id, demux=True)
-            rc = api.exec_inspect(exec_id).get("ExitCode")
+            for _ in range(OUTPUT_ATTEMPTS):
+                rc, out, err = once(cmd)
+                if out.endswith(END_MARK) and err.endswith(END_MARK):
+                    out, err = out[:-len(END_MARK)], err[:-len(END_MARK)]
+                    break
+                if rc == 126:  # the engine could not start /bin/sh at all: nothing was cut
+                    break
         except api_error as exc:  # e.g. the container stopped: what `docker exec` would say
             return backend.result(1, backend.encode(cmd), b"",
                                   f"Error response from daemon: {exc.explanation or exc}".encode())
-        if rc == 126 and not err and (out or b"").startswith(b"OCI runtime exec failed"):
+        if rc == 126 and not err and out.startswith(b"OCI runtime exec failed"):
             out, err = b"", out  # no /bin/sh in the image: the engine's reason, on stderr as the CLI
-        return backend.result(rc if rc is not None else -1, backend.encode(cmd), out or b"", err or b"")
+        return backend.result(rc if rc is not None else -1, backend.encode(cmd), out, err)
 
     backend.run = run
     backend._bakery_api = True
