@@ -196,7 +196,8 @@ def _fleet_spec(defn: RolloutDefinition, rec: builds.BuildRecord, colour: str, r
                 environment: dict[str, str]) -> FleetSpec:
     h = defn.health
     return FleetSpec(rec.image_id, rec.name, rec.version, rec.fingerprint, colour, rollout_id,
-                     defn.replicas, defn.port, h.interval, h.timeout, h.unhealthy_threshold, environment)
+                     defn.replicas, defn.port, h.interval, h.timeout, h.unhealthy_threshold, environment,
+                     health_path=h.path, parallelism=defn.parallelism)
 
 
 def _locked_rollout(ctx: Context, ports: Ports, held: HeldLock, rec: builds.BuildRecord, target: Target,
