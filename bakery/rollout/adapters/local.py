@@ -10,6 +10,7 @@ checks watch them after that, so an idle fleet costs the engine nothing.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import replace
 from typing import Any
@@ -31,12 +32,27 @@ DEFAULT_PARALLELISM = 8  # stop/remove/start of a whole fleet, when no spec says
 NO_HEALTHCHECK = {"test": ["NONE"]}  # the image's own HEALTHCHECK off: bakery probes instead
 
 
-def probe_spec(spec: FleetSpec) -> ProbeSpec | None:
-    """How bakery probes the members while they start; None: the engine checks them."""
+def probe_spec(spec: FleetSpec, image_labels: dict[str, str] | None = None) -> ProbeSpec | None:
+    """How bakery probes the members while they start; None: the engine checks them, as before.
+
+    The image's own HTTP healthcheck (from the definition bakery baked into its labels) is the
+    gate, as the engine's check was: an image healthy for HAProxy's path but not for its own is
+    still refused. An image whose check is a command keeps the engine healthcheck (there is
+    nothing to probe over HTTP); one with no healthcheck is probed on the rollout's health path.
+    """
     if not spec.health_path:
         return None
-    return ProbeSpec(spec.health_path, spec.port, spec.health_interval, spec.health_timeout,
-                     spec.health_retries, spec.parallelism)
+    path, port = spec.health_path, spec.port
+    try:
+        own = json.loads((image_labels or {}).get(labels.DEFINITION) or "{}").get("healthcheck") or {}
+    except (ValueError, AttributeError):
+        own = {}
+    if own.get("command"):
+        return None
+    if own.get("http_path"):
+        path, port = str(own["http_path"]), int(own.get("http_port") or spec.port)
+    return ProbeSpec(path, port, spec.health_interval, spec.health_timeout, spec.health_retries,
+                     spec.parallelism)
 
 
 def engine_healthcheck(spec: FleetSpec) -> dict[str, int]:
@@ -90,8 +106,12 @@ class LocalRuntime:
         """Create and start the members, ``spec.parallelism`` at once. Secret values go in as env,
         nowhere else. Every member is attempted; the first failure is raised after all ended (the
         members that did start carry the rollout's labels, so the unwind removes them whole)."""
-        probe = probe_spec(spec)
         client = self.client
+        try:
+            image_labels = client.images.get(spec.image_id).labels or {}
+        except docker.errors.APIError as exc:
+            raise EngineError(f"cannot read image {spec.image_name} {spec.version}: {exc}") from exc
+        probe = probe_spec(spec, image_labels)
 
         def start(index: int) -> None:
             lab = {**scope.labels("service"), labels.COLOUR: spec.colour, labels.IMAGE_NAME: spec.image_name,
