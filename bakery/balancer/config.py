@@ -52,6 +52,9 @@ global
     stats socket {MOUNT}/{SOCKET_NAME} mode 660 level admin expose-fd listeners
     stats timeout 30s
     maxconn 4096
+    # Without it two LBs given the same `listen:` would both bind it (SO_REUSEPORT) and share
+    # its traffic; with it the second one fails, and bakery says the address is taken.
+    noreuseport
 
 defaults
     mode http

@@ -326,7 +326,9 @@ def status(project: Project, env: str | None = None, ports: Ports | None = None)
                 "hosts": host_health(ctx.runtime),  # per host of an SSH fleet: up or down, and why
                 "live": {"version": obs.live.version, "colour": obs.live.colour,
                          "fingerprint": obs.live.fingerprint[:12], "rollout": obs.live.rollout_id,
-                         "healthy": obs.live.healthy} if obs.live else None,
+                         # HAProxy's checks are the health at rest (no engine healthcheck)
+                         "healthy": obs.live.healthy and not degraded_slots(
+                             obs.live, obs.stats, defn.replicas, defn.port)} if obs.live else None,
                 "standby": {"version": obs.standby.version, "colour": obs.standby.colour,
                             "running": obs.standby.running} if obs.standby else None,
                 "weights": {c: obs.colour_weight(c) for c in cmd.COLOURS} if obs.stats else {},

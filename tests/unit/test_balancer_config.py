@@ -34,6 +34,7 @@ def test_the_frontend_binds_exactly_listen_and_nothing_else_on_the_host(tmp_path
                      "bind unix@/etc/bakery-lb/monitor.sock mode 660", "bind 127.0.0.2:18081"]
     a.write_text(src.replace("listen: 127.0.0.1:8080", "listen: '[::1]:8080'"))
     assert "bind ::1:8080" in render(load_rollout(a))
+    assert "    noreuseport\n" in text  # a second LB on the same address fails instead of sharing it
 
 
 def test_render_depends_on_health_not_on_replicas(tmp_path):
