@@ -77,44 +77,58 @@ def test_bounded_runs_at_most_n_at_once_and_hands_back_failures_in_order():
     assert results[:3] == [0, 2, 4] and isinstance(results[3], ValueError) and results[9] == 18
 
 
-class Containers:
+class Api:
+    """The low-level client calls start_fleet makes: create, then start."""
+
     def __init__(self, fail_index: int | None = None):
         self.runs: list[dict] = []
+        self.started: list[str] = []
         self.fail_index = fail_index
         self.lock = threading.Lock()
 
-    def run(self, image, **kw):  # noqa: ANN001
+    def create_container(self, image, **kw):  # noqa: ANN001
         if self.fail_index is not None and kw["labels"][SLOT_LABEL] == str(self.fail_index):
             raise docker.errors.APIError("409 Conflict", explanation="name in use")
         with self.lock:
             self.runs.append(kw)
+        return {"Id": kw["name"]}
 
-    def list(self, **kw):  # noqa: ANN001
-        return []
+    def start(self, cid: str) -> None:
+        with self.lock:
+            self.started.append(cid)
+
+    def create_host_config(self, **kw):  # noqa: ANN003
+        return kw
+
+    def create_networking_config(self, endpoints):  # noqa: ANN001
+        return endpoints
+
+    def create_endpoint_config(self):  # noqa: ANN201
+        return {}
 
 
-def runtime_with(containers: Containers, image: dict[str, str]) -> LocalRuntime:
-    client = SimpleNamespace(containers=containers,
-                             images=SimpleNamespace(get=lambda ref: SimpleNamespace(labels=image)))
+def runtime_with(api: Api, image: dict[str, str]) -> LocalRuntime:
+    client = SimpleNamespace(api=api, images=SimpleNamespace(get=lambda ref: SimpleNamespace(labels=image)))
     return LocalRuntime(client)
 
 
 def test_members_start_without_an_engine_healthcheck_and_carry_their_probe(tmp_path, monkeypatch):
     scope = Scope(tmp_path, tmp_path / ".bakery", "staging", "web")
-    containers = Containers()
-    runtime = runtime_with(containers, image_labels({"http_path": "/healthz", "http_port": 8080}))
+    api = Api()
+    runtime = runtime_with(api, image_labels({"http_path": "/healthz", "http_port": 8080}))
     monkeypatch.setattr(runtime, "find_fleet", lambda scope, rid: rid)
     assert runtime.start_fleet(scope, spec(replicas=12)) == "r1"
-    assert sorted(int(r["labels"][SLOT_LABEL]) for r in containers.runs) == list(range(1, 13))
-    assert all(r["healthcheck"] == NO_HEALTHCHECK for r in containers.runs)
-    assert ProbeSpec.from_label(containers.runs[0]["labels"][PROBE_LABEL]).path == "/healthz"
+    assert sorted(int(r["labels"][SLOT_LABEL]) for r in api.runs) == list(range(1, 13))
+    assert all(r["healthcheck"] == NO_HEALTHCHECK for r in api.runs)
+    assert ProbeSpec.from_label(api.runs[0]["labels"][PROBE_LABEL]).path == "/healthz"
+    assert len(api.started) == 12 and api.runs[0]["host_config"]["network_mode"] == scope.network
 
 
 def test_one_member_the_engine_refuses_fails_the_start_after_the_others_were_tried(tmp_path, monkeypatch):
     scope = Scope(tmp_path, tmp_path / ".bakery", "staging", "web")
-    containers = Containers(fail_index=5)
-    runtime = runtime_with(containers, image_labels({"command": ["true"]}))
+    api = Api(fail_index=5)
+    runtime = runtime_with(api, image_labels({"command": ["true"]}))
     with pytest.raises(EngineError, match="cannot start green container 5 of web 1.0.0: name in use"):
         runtime.start_fleet(scope, spec(replicas=8))
-    assert len(containers.runs) == 7  # the rest started; the unwind removes the fleet by label
-    assert all(r["healthcheck"]["retries"] == 2 for r in containers.runs)  # engine check kept
+    assert len(api.runs) == 7  # the rest started; the unwind removes the fleet by label
+    assert all(r["healthcheck"]["retries"] == 2 for r in api.runs)  # engine check kept
