@@ -221,7 +221,13 @@ def timed_swap(project: Path, env: str, url: str) -> dict[str, float]:
     load = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     time.sleep(2)
     started = time.monotonic()
-    bakery(project, "rollout", "web", "--env", env, "--image", "1.1.0")
+    proc = subprocess.Popen([BAKERY, "--project", str(project), "rollout", "web", "--env", env, "--image",
+                             "1.1.0", "--json"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for line in proc.stdout:  # --trace: when each event came, to see where a swap's time goes
+        if "--trace" in sys.argv:
+            print(f"  {time.monotonic() - started:7.2f}s {line.strip()[:150]}", flush=True)
+    if proc.wait() != 0:
+        raise SystemExit(f"the swap of {env} failed")
     seconds = time.monotonic() - started
     time.sleep(1)
     load.send_signal(signal.SIGINT)  # wrk prints its summary on SIGINT
@@ -326,6 +332,9 @@ def main() -> None:
             env = f"fleet{n}"
             port = add_env(project, env, n)
             url = f"http://127.0.0.1:{port}/"
+            if n == big:  # the daemons serve every user of the engine: their CPU without this fleet
+                idle["baseline"] = engine_cpu(set(), IDLE_SECONDS)
+                print(f"engine daemons before the {n}-member fleet: {idle['baseline']}", flush=True)
             first = time.monotonic()
             bakery(project, "rollout", "web", "--env", env, "--image", "1.0.0")
             print(f"{n} replicas: first rollout {time.monotonic() - first:.1f}s", flush=True)
@@ -375,13 +384,15 @@ def report(sizes: list[int], idle: dict, swaps: dict, paths: dict, loads: dict) 
              "| members | dockerd+containerd | shims | containers | total | per member |",
              "|---|---|---|---|---|---|"]
     for key, count, label in (
+            ("baseline", 1, "none of the bench's: the engine daemons serving the other helpers"),
             ("before", BEFORE_MEMBERS, f"old: engine HEALTHCHECK every 500 ms, {BEFORE_MEMBERS} members "
              "(100 saturate the 2 cores; see the note in the script)"),
             ("after", big, f"bakery's default now: {big} members, HAProxy's checks only (LB included)")):
         if key in idle:
             r = idle[key]
             lines.append(f"| {label} | {r['daemons']:.1f} | {r['shims']:.1f} | {r['containers']:.1f} | "
-                         f"{r['total']:.1f} | {r['total'] / count:.2f} |")
+                         f"{r['total']:.1f} | {r['total'] / count:.2f} |" if key != "baseline" else
+                         f"{r['total']:.1f} | - |")
     lines += ["", "### Blue/green swap 1.0.0 -> 1.1.0 under load (wrk -t2 -c8 through `listen:`)", "",
               "| replicas | swap s | x the smallest | requests | failed |", "|---|---|---|---|---|"]
     for n in sizes:
