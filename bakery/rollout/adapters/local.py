@@ -281,17 +281,22 @@ class LocalRuntime:
 
     def stop_fleet(self, fleet: Fleet) -> None:
         client = self.client
-        self._each(fleet, lambda m: client.api.stop(m.container_id, timeout=10))
+        self._each(fleet, lambda m: client.api.stop(m.container_id, timeout=10), parallelism=1)
 
     def remove_fleet(self, fleet: Fleet) -> None:
         client = self.client
-        self._each(fleet, lambda m: client.api.remove_container(m.container_id, force=True))
+        self._each(fleet, lambda m: client.api.remove_container(m.container_id, force=True), parallelism=1)
 
     @staticmethod
-    def _each(fleet: Fleet, act: Any) -> None:
-        """``act`` on every member, a few at once; a member already gone is not an error, any
-        other failure is raised once every member was attempted."""
-        results = bounded(act, fleet.members, DEFAULT_PARALLELISM)
+    def _each(fleet: Fleet, act: Any, parallelism: int = DEFAULT_PARALLELISM) -> None:
+        """``act`` on every member, ``parallelism`` at once; a member already gone is not an
+        error, any other failure is raised once every member was attempted.
+
+        Stop and remove go one at a time: Docker 20.10 removing containers of one network
+        concurrently leaves endpoints behind ("network ... has active endpoints" with none
+        listed), and the network can then never be removed. Measured: 30 members removed 8
+        at a time left one every time; one at a time, none. They are off a swap's path."""
+        results = bounded(act, fleet.members, parallelism)
         for result in results:
             if isinstance(result, docker.errors.NotFound):
                 continue
