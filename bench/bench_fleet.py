@@ -30,7 +30,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import docker
@@ -46,6 +45,7 @@ IDLE_SECONDS = 20.0
 #: first run reached a load average of 170 while they started (the checks of the first ones slow
 #: the starts of the next) and was stopped; 20 measure the per-member cost without that.
 BEFORE_MEMBERS = 20
+ROUNDS = 5  # interleaved wrk rounds per traffic path (the shared machine is noisy)
 
 
 def free_port() -> int:
@@ -167,9 +167,8 @@ def teardown(client: docker.DockerClient, project: Path, env: str | None = None)
     from bakery.engine.scope import PROJECT_LABEL, scope_for
     from bakery.project import Project
 
-    ids = [r["Id"] for r in project_containers(client, project, env)]
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        list(pool.map(lambda cid: client.api.remove_container(cid, force=True), ids))
+    for row in project_containers(client, project, env):  # one at a time: see LocalRuntime._each
+        client.api.remove_container(row["Id"], force=True)
     if env is None:
         pid = scope_for(Project(project), "staging", "web").project_id
         for net in client.networks.list(filters={"label": f"{PROJECT_LABEL}={pid}"}):
@@ -350,7 +349,7 @@ def main() -> None:
                 targets = {"listen: (LB on the host network)": url,
                            "one member, its bridge address": f"http://{member[0]}/",
                            "minimal HAProxy on the host, same backends": host_url}
-                for _ in range(3):  # interleaved rounds
+                for _ in range(ROUNDS):  # interleaved rounds
                     for name, target in targets.items():
                         paths.setdefault(name, []).append(wrk(target, 5))
                 loads["paths"] = load_average()
@@ -399,7 +398,7 @@ def report(sizes: list[int], idle: dict, swaps: dict, paths: dict, loads: dict) 
         s = swaps[n]
         lines.append(f"| {n} | {s['seconds']:.1f} | {s['seconds'] / swaps[small]['seconds']:.2f} | "
                      f"{s['requests']:.0f} | {s['failed']:.0f} |")
-    lines += ["", f"### Traffic paths ({small} members; wrk -t2 -c32 -d5s --latency, 3 interleaved rounds, "
+    lines += ["", f"### Traffic paths ({small} members; wrk -t2 -c32 -d5s --latency, {ROUNDS} interleaved rounds, "
               "median)", "", "| path | req/s | p99 ms | failed | x listen: |", "|---|---|---|---|---|"]
     listen_rps = _median([r["rps"] for r in paths["listen: (LB on the host network)"]])
     for name, runs in paths.items():
