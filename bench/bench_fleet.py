@@ -398,7 +398,8 @@ def report(sizes: list[int], idle: dict, swaps: dict, paths: dict, loads: dict) 
         s = swaps[n]
         lines.append(f"| {n} | {s['seconds']:.1f} | {s['seconds'] / swaps[small]['seconds']:.2f} | "
                      f"{s['requests']:.0f} | {s['failed']:.0f} |")
-    lines += ["", f"### Traffic paths ({small} members; wrk -t2 -c32 -d5s --latency, {ROUNDS} interleaved rounds, "
+    lines += ["", f"### Traffic paths ({small} members; wrk -t2 -c32 -d5s --latency, {ROUNDS} interleaved "
+              "rounds, "
               "median)", "", "| path | req/s | p99 ms | failed | x listen: |", "|---|---|---|---|---|"]
     listen_rps = _median([r["rps"] for r in paths["listen: (LB on the host network)"]])
     for name, runs in paths.items():
