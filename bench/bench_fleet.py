@@ -406,12 +406,18 @@ def report(sizes: list[int], idle: dict, swaps: dict, paths: dict, loads: dict) 
         rps = _median([r["rps"] for r in runs])
         lines.append(f"| {name} | {rps:.0f} | {_median([r['p99_ms'] for r in runs]):.2f} | "
                      f"{sum(r['failed'] for r in runs):.0f} | {rps / listen_rps:.2f} |")
+    after, base = idle.get("after", {}), idle.get("baseline", {})
+    nan = float("nan")
+    own = (after.get("shims", nan) + after.get("containers", nan)
+           + max(0.0, after.get("daemons", nan) - base.get("daemons", 0.0)))
+    after = {"total": after.get("total", nan)}
     host_rps = _median([r["rps"] for r in paths["minimal HAProxy on the host, same backends"]])
     lines += ["", f"listen: / host HAProxy = {listen_rps / host_rps:.2f} (target >= 0.9); "
               f"{big}-replica swap / {small}-replica swap = "
               f"{swaps[big]['seconds'] / swaps[small]['seconds']:.2f} (target <= 6), "
               f"{swaps[big]['failed']:.0f} failed (target 0); {big} idle members "
-              f"{idle.get('after', {}).get('total', float('nan')):.1f}% of one core (target < 10).", ""]
+              f"{own:.1f}% of one core (target < 10: their shims and cgroups plus what the daemons "
+              f"spent above their baseline; {after['total']:.1f}% with the daemons' whole share).", ""]
     text = "\n".join(lines) + "\n"
     print(text)
     if "--no-write" not in sys.argv:
