@@ -3,6 +3,10 @@
 The LB container runs the image baked from ``images/lb`` with the generated config in a
 bind-mounted folder (``.bakery/lb/<env>-<service>/``) that also holds the admin socket,
 so this process talks to HAProxy over a unix socket without exec-ing into anything.
+
+It runs on the host's network, its frontend bound to exactly ``listen:`` (see config.py), and
+reaches the members at their bridge addresses, as the host does; the members' bridge network
+(``scope.network``) is still made here. No engine healthcheck: bakery asks the admin socket.
 """
 
 from __future__ import annotations
@@ -24,6 +28,13 @@ from bakery.engine.scope import CONFIG_LABEL, Scope
 from bakery.errors import BalancerError
 from bakery.model.events import Sink, quiet
 from bakery.model.traffic import BalancerState
+
+LISTEN_LABEL = "io.bakery.listen"  # on the LB container: the address its frontend binds
+HOST_NETWORK = "host"
+
+
+class _Exited(Exception):
+    """The LB container ended while bakery waited for its socket (carries its last log lines)."""
 
 
 class HAProxy:
@@ -110,10 +121,14 @@ class HAProxy:
         return BalancerState(present=True, running=c.status == "running", image_id=c.image.id)
 
     def published(self, container=None) -> tuple[str, int] | None:  # noqa: ANN001 - docker Container
-        """Where the LB container publishes its frontend, as the engine has it: (host, port)."""
+        """Where the LB container's frontend listens, (host, port): the address it binds on the
+        host's network, or (an LB of old, on its bridge) where the engine publishes it."""
         c = container if container is not None else self.container()
         if c is None:
             return None
+        if listen := (c.labels or {}).get(LISTEN_LABEL):
+            host, port = listen.rsplit(":", 1)
+            return host.strip("[]"), int(port)
         bindings = ((c.attrs.get("HostConfig") or {}).get("PortBindings") or {}).get(f"{FRONTEND_PORT}/tcp")
         if not bindings:
             return None
@@ -145,8 +160,8 @@ class HAProxy:
         wanted = self.config_hash()
         current = self.container()
         if current is not None:
-            # `listen:` is not in haproxy.cfg (the engine publishes the frontend), so compare it
-            # with what the engine has, as well as the config.
+            # An LB of old has `listen:` outside haproxy.cfg (the engine publishes its frontend), so
+            # compare what it really listens on as well as the config.
             published = self.published(current)
             same_listen = published is None or published == (self.defn.listen_host, self.defn.listen_port)
             same = (current.labels or {}).get(CONFIG_LABEL) == wanted and same_listen
@@ -169,11 +184,11 @@ class HAProxy:
         emit("info", {"text": f"starting load balancer {self.scope.lb_container} on {self.defn.listen}"})
         try:
             self.client.containers.run(
-                image_id, name=self.scope.lb_container, detach=True, network=self.scope.network,
-                ports={f"{FRONTEND_PORT}/tcp": (self.defn.listen_host, self.defn.listen_port)},
+                image_id, name=self.scope.lb_container, detach=True, network_mode=HOST_NETWORK,
                 volumes={str(self.scope.lb_dir.resolve()): {"bind": MOUNT, "mode": "rw"}},
                 command=["haproxy", "-W", "-db", "-f", f"{MOUNT}/haproxy.cfg"],
-                labels={**self.scope.labels("lb"), CONFIG_LABEL: wanted},
+                healthcheck={"test": ["NONE"]},  # the image's check would exec every second
+                labels={**self.scope.labels("lb"), CONFIG_LABEL: wanted, LISTEN_LABEL: self.defn.listen},
             )
         except docker.errors.APIError as exc:
             reason = exc.explanation or str(exc)
@@ -188,11 +203,28 @@ class HAProxy:
         self._wait_socket()
 
     def _wait_socket(self) -> None:
+        """Until the admin socket answers; at once, with HAProxy's words, when the LB exited (a
+        `listen:` address taken on the host: HAProxy cannot bind it)."""
         try:
             for attempt in Retrying(stop=stop_after_delay(30), wait=wait_fixed(0.2),
                                     retry=retry_if_exception_type(BalancerError), reraise=True):
                 with attempt:
-                    self.send("show info", timeout=2.0)
+                    try:
+                        self.send("show info", timeout=2.0)
+                    except BalancerError:
+                        c = self.container()
+                        if c is not None and c.status in ("exited", "dead"):
+                            raise _Exited(c.logs(tail=15).decode("utf-8", "replace")) from None
+                        raise
+        except _Exited as exited:
+            logs = str(exited)
+            hint = ""
+            if "cannot bind socket" in logs or "Address already in use" in logs:
+                hint = (f"; {self.defn.listen} is taken: change `listen:` in "
+                        f"{self.defn.path.name} or free the port")
+            if (c := self.container()) is not None:
+                c.remove(force=True)
+            raise BalancerError(f"the load balancer stopped at once{hint}:\n{logs}") from None
         except BalancerError as exc:
             logs = ""
             if (c := self.container()) is not None:

@@ -56,6 +56,8 @@ ROLLOUT_SCHEMA = Obj(
             required=("name",),
         ),
         "replicas": Num(minimum=1, maximum=200),
+        "parallelism": Num(minimum=1, maximum=32,
+                           description="members started and health-checked at once (default 8)"),
         "port": Num(minimum=1, maximum=65535, description="the port the service listens on"),
         "listen": Str(pattern=LISTEN, pattern_hint="host:port like 127.0.0.1:8080",
                       description="where the load balancer listens"),
@@ -165,6 +167,7 @@ class RolloutDefinition:
     port: int
     path: Path
     replicas: int = 2
+    parallelism: int = 8  # members started and health-checked at once
     listen: str = "127.0.0.1:8080"
     health: HealthSpec = field(default_factory=HealthSpec)
     drain_timeout: float = 30.0
@@ -224,6 +227,7 @@ def load_rollout(path: Path, project_root: Path | None = None) -> RolloutDefinit
         service=data["service"], environment=data["environment"],
         image_name=data["image"]["name"], image_version=data["image"].get("version"),
         port=data["port"], path=path, replicas=data.get("replicas", 2),
+        parallelism=data.get("parallelism", 8),
         listen=data.get("listen", "127.0.0.1:8080"), health=health,
         drain_timeout=bg.get("drain_timeout", 30.0), keep_previous=bg.get("keep_previous", 3600.0),
         canary_steps=steps or RolloutDefinition.canary_steps,

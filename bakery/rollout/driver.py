@@ -7,6 +7,7 @@ created, put in or out of rotation through the balancer, and removed whole.
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -20,6 +21,8 @@ from bakery.rollout import traffic
 from bakery.rollout.canary import Probe, analyse_step
 from bakery.rollout.ports import Balancer, FleetSpec, HeldLock, Journal, Runtime, Sink
 
+MIN_WAIT = 1.0  # what a wait still gets when the start used up start_timeout: one look, not none
+
 
 @dataclass
 class Run:
@@ -31,6 +34,7 @@ class Run:
     green: Fleet | None = None
     blue: Fleet | None = None
     spec: FleetSpec | None = None  # a rollout's new fleet; None when an existing one is brought back
+    started: float | None = None  # monotonic time its members began to start: start_timeout counts from it
 
     @property
     def fleet_id(self) -> str:
@@ -92,6 +96,7 @@ class Driver:
             fleet = run.green
             assert fleet is not None
             self.emit("info", {"text": f"starting the stopped {fleet.colour} fleet ({fleet.version})"})
+            run.started = time.monotonic()
             self.runtime.start_stopped(self.scope, fleet)
             return None
         if isinstance(action, m.WaitGreenHealthy):
@@ -141,13 +146,22 @@ class Driver:
         assert spec is not None
         self.emit("info", {"text": f"starting {spec.replicas} {spec.colour} container(s) from "
                                    f"{spec.image_name} {spec.version} (fp-{spec.fingerprint[:12]})"})
+        run.started = time.monotonic()
         run.green = self.runtime.start_fleet(self.scope, spec)
 
     def _wait_green(self, run: Run, slots: tuple[int, ...] = ()) -> m.Event:
         """The runtime's health first, then the balancer's own check at weight 0 (invariant 3).
-        ``slots``: only those members are put in (a repair; the others serve on, untouched)."""
+        ``slots``: only those members are put in (a repair; the others serve on, untouched).
+        ``start_timeout`` covers the whole start: the members' creation, their health and HAProxy's
+        check (a run resumed after a crash, which cannot know when they started, gets it whole)."""
+        budget = self.defn.health.start_timeout
+        deadline = (run.started if run.started is not None else time.monotonic()) + budget
+
+        def left() -> float:
+            return max(MIN_WAIT, deadline - time.monotonic())
+
         try:
-            green = self.runtime.wait_healthy(self.scope, run.fleet_id, self.defn.health.start_timeout)
+            green = self.runtime.wait_healthy(self.scope, run.fleet_id, left())
         except RolloutError as exc:
             return m.GreenUnhealthy(str(exc))
         run.green = green
@@ -156,11 +170,10 @@ class Driver:
             {"name": mb.name, "health": mb.health, "ip": mb.ip} for mb in joining.members]})
         try:
             traffic.enlist(self.lb, joining, self.defn.port)
-            traffic.wait_up(self.lb, green.colour, [mb.index for mb in joining.members],
-                            self.defn.health.start_timeout)
+            traffic.wait_up(self.lb, green.colour, [mb.index for mb in joining.members], left())
         except RolloutError as exc:
             return m.GreenUnhealthy(str(exc))
-        self.emit("info", {"text": f"{green.colour}: all {len(joining.members)} healthy in Docker and UP in "
+        self.emit("info", {"text": f"{green.colour}: all {len(joining.members)} healthy and UP in "
                                    "HAProxy (weight 0)"})
         return m.GreenHealthy()
 
@@ -173,6 +186,7 @@ class Driver:
         spec = run.spec
         self.emit("info", {"text": f"replacing {run.green.colour} member(s) {', '.join(map(str, slots))} of "
                                    f"{spec.image_name} {spec.version} (fp-{spec.fingerprint[:12]})"})
+        run.started = time.monotonic()
         run.green = self.runtime.start_fleet(self.scope, replace(spec, slots=slots))
 
     def _rejoin(self, run: Run, slots: tuple[int, ...]) -> None:

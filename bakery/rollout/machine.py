@@ -80,7 +80,7 @@ class StartGreen:
 
 @dataclass(frozen=True)
 class WaitGreenHealthy:
-    """Docker health=healthy, then HAProxy's own check UP at weight 0."""
+    """The runtime says healthy (bakery's probes while starting), then HAProxy's own check UP at weight 0."""
 
     slots: tuple[int, ...] = ()  # only these slots (a repair); empty: the whole fleet
 

@@ -65,7 +65,7 @@ def canary_steps(defn: RolloutDefinition) -> tuple[CanaryPlanStep, ...]:
 
 
 def health_estimate(defn: RolloutDefinition) -> float:
-    """Typical time to healthy: container start, Docker's first check, HAProxy's rise checks."""
+    """Typical time to healthy: container start, its first health check, HAProxy's rise checks."""
     h = defn.health
     return 1.0 + h.interval * (1 + h.healthy_threshold)
 
@@ -94,7 +94,7 @@ def make_plan(defn: RolloutDefinition, target: Target, live: Live | None, canary
     plan.steps.append(PlanStep(f"start {n} {colour} container(s) from {target.image_name} {target.version} "
                                f"(fp-{target.fingerprint[:12]}); {untouched}",
                                None, 1.0))
-    plan.steps.append(PlanStep(f"wait until each is healthy (Docker health, then HAProxy check "
+    plan.steps.append(PlanStep(f"wait until each is healthy (its own health check, then HAProxy check "
                                f"GET {defn.health.path} UP at weight 0), "
                                f"at most {defn.health.start_timeout:g}s",
                                0 if live else None, health_estimate(defn)))

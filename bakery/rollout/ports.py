@@ -40,6 +40,8 @@ class FleetSpec:
     health_retries: int
     environment: dict[str, str] = field(default_factory=dict, repr=False)
     slots: tuple[int, ...] = ()  # which members to start (a repair); empty: 1..replicas
+    health_path: str = ""  # HTTP path a runtime may probe while members start ("" : none)
+    parallelism: int = 8  # members started and health-checked at once
 
     @property
     def indexes(self) -> tuple[int, ...]:

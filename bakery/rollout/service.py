@@ -200,7 +200,8 @@ def _fleet_spec(defn: RolloutDefinition, rec: builds.BuildRecord, colour: str, r
                 environment: dict[str, str]) -> FleetSpec:
     h = defn.health
     return FleetSpec(rec.image_id, rec.name, rec.version, rec.fingerprint, colour, rollout_id,
-                     defn.replicas, defn.port, h.interval, h.timeout, h.unhealthy_threshold, environment)
+                     defn.replicas, defn.port, h.interval, h.timeout, h.unhealthy_threshold, environment,
+                     health_path=h.path, parallelism=defn.parallelism)
 
 
 def _locked_rollout(ctx: Context, ports: Ports, held: HeldLock, rec: builds.BuildRecord, target: Target,
@@ -330,7 +331,9 @@ def status(project: Project, env: str | None = None, ports: Ports | None = None)
                 "swarm": swarm_tasks(ctx.runtime, ctx.scope),  # per colour and node: tasks desired/running
                 "live": {"version": obs.live.version, "colour": obs.live.colour,
                          "fingerprint": obs.live.fingerprint[:12], "rollout": obs.live.rollout_id,
-                         "healthy": obs.live.healthy} if obs.live else None,
+                         # HAProxy's checks are the health at rest (no engine healthcheck)
+                         "healthy": obs.live.healthy and not degraded_slots(
+                             obs.live, obs.stats, defn.replicas, defn.port)} if obs.live else None,
                 "standby": {"version": obs.standby.version, "colour": obs.standby.colour,
                             "running": obs.standby.running} if obs.standby else None,
                 "weights": {c: obs.colour_weight(c) for c in cmd.COLOURS} if obs.stats else {},

@@ -17,8 +17,24 @@ def test_render_staging():
     assert "rise 2 fall 2" in text
     assert "option httpchk GET /healthz" in text
     for line in ("option redispatch 1", "retries 3", "retry-on conn-failure empty-response",
-                 "http-reuse safe", "bind *:8080", "monitor-uri /healthz", "balance roundrobin"):
+                 "http-reuse safe", "monitor-uri /healthz", "balance roundrobin"):
         assert line in text
+
+
+def test_the_frontend_binds_exactly_listen_and_nothing_else_on_the_host(tmp_path):
+    """On the host's network, two environments must not collide: the frontend binds `listen:`
+    exactly, the monitor and the runtime API are unix sockets in the scope's own folder."""
+    src = (REPO / "rollouts/staging/web.yaml").read_text()
+    a = tmp_path / "staging" / "web.yaml"
+    a.parent.mkdir()
+    a.write_text(src.replace("listen: 127.0.0.1:8080", "listen: 127.0.0.2:18081"))
+    text = render(load_rollout(a))
+    binds = [ln.strip() for ln in text.splitlines() if ln.strip().startswith(("bind ", "stats socket"))]
+    assert binds == ["stats socket /etc/bakery-lb/admin.sock mode 660 level admin expose-fd listeners",
+                     "bind unix@/etc/bakery-lb/monitor.sock mode 660", "bind 127.0.0.2:18081"]
+    a.write_text(src.replace("listen: 127.0.0.1:8080", "listen: '[::1]:8080'"))
+    assert "bind ::1:8080" in render(load_rollout(a))
+    assert "    noreuseport\n" in text  # a second LB on the same address fails instead of sharing it
 
 
 def test_render_depends_on_health_not_on_replicas(tmp_path):

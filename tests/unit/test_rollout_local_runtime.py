@@ -29,9 +29,17 @@ def container(cid: str, colour: str, status: str, health: str) -> SimpleNamespac
         "NetworkSettings": {"Networks": {}}}, logs=lambda tail: b"")
 
 
+def row(c: SimpleNamespace) -> dict:
+    """The container as the engine's list endpoint answers (what LocalRuntime lists with)."""
+    health = c.attrs["State"]["Health"]["Status"]
+    return {"Id": c.id, "Names": [f"/{c.name}"], "Labels": c.labels, "State": c.status, "Created": 0,
+            "Status": f"Up 3 seconds ({health})", "NetworkSettings": c.attrs["NetworkSettings"]}
+
+
 class Client:
     def __init__(self, found: list[SimpleNamespace]):
-        self.containers = SimpleNamespace(list=lambda **kw: found, get=lambda cid: found[0])
+        self.containers = SimpleNamespace(get=lambda cid: found[0])
+        self.api = SimpleNamespace(containers=lambda **kw: [row(c) for c in found])
         self.images = SimpleNamespace(get=self._image)
 
     @staticmethod

@@ -39,6 +39,8 @@ class HostsHAProxy(HAProxy):
         c = self.container()
         if c is None:
             return
+        if (c.attrs.get("HostConfig") or {}).get("NetworkMode") == "host":
+            return  # on the host's network it reaches the hosts' bridge addresses as the host does
         if self.network in ((c.attrs.get("NetworkSettings") or {}).get("Networks") or {}):
             return
         try:
