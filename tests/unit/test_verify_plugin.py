@@ -10,8 +10,13 @@ import testinfra
 from bakery.verify import plugin
 
 
+class Cut(tuple):
+    """An answer whose output the engine cut short: no end marks on its streams."""
+
+
 class FakeApi:
-    """Answers exec calls like the engine; records (container, argv, user)."""
+    """Answers exec calls like the engine; records (container, argv, user). A command that ran
+    whole ends both streams with the plugin's end mark, as the real shell wrapper prints it."""
 
     def __init__(self, answers):
         self.answers = list(answers)
@@ -26,7 +31,10 @@ class FakeApi:
         return {"Id": "e1"}
 
     def exec_start(self, exec_id, demux):
-        return self._current[0], self._current[1]
+        out, err = self._current[0], self._current[1]
+        if isinstance(self._current, Cut) or self._current[2] == 126:
+            return out, err
+        return (out or b"") + plugin.END_MARK, (err or b"") + plugin.END_MARK
 
     def exec_inspect(self, exec_id):
         return {"ExitCode": self._current[2]}
@@ -58,8 +66,9 @@ def test_commands_go_through_the_api_as_the_images_user_and_sudo_as_root(host):
     result = h.run("ls %s", "/missing dir")
     assert (result.rc, result.stderr) == (2, "nope\n")
     assert [(user, argv[2]) for _, argv, user in api.calls] == [
-        ("www-data", "id -u"), ("root", "id -u"), ("www-data", "id -u"),
-        ("www-data", "ls '/missing dir'")]
+        ("www-data", plugin.with_end_marks("id -u")), ("root", plugin.with_end_marks("id -u")),
+        ("www-data", plugin.with_end_marks("id -u")),
+        ("www-data", plugin.with_end_marks("ls '/missing dir'"))]
     assert {container for container, _, _ in api.calls} == {"c0ffee"}
 
 
@@ -70,3 +79,15 @@ def test_engine_errors_read_like_the_docker_cli(host):
     assert stopped.rc == 1 and stopped.stderr == "Error response from daemon: Container c0ffee is not running"
     no_shell = h.run("true")
     assert no_shell.rc == 126 and no_shell.stdout == "" and "stat /bin/sh" in no_shell.stderr
+
+
+def test_output_the_engine_cut_short_is_read_again(host):
+    h, api = host([Cut((b"", None, 0)), Cut((b"sl0: 0A", None, 0)), (b"sl0: 0A 1F90\n", None, 0)])
+    assert h.check_output("cat /proc/net/tcp") == "sl0: 0A 1F90"
+    assert len(api.calls) == 3
+
+
+def test_a_command_cut_short_every_time_gives_what_came_after_three_tries(host):
+    h, api = host([Cut((b"", None, 0))] * 3)
+    assert h.run("cat /proc/net/tcp").stdout == ""
+    assert len(api.calls) == plugin.OUTPUT_ATTEMPTS
