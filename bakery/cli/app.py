@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "build": ("bakery.cli.build", "Build images from their definitions; unchanged ones are up to date."),
     "ci": ("bakery.cli.verify", "Lint, then build and verify the images changed since a revision."),
     "evidence": ("bakery.cli.evidence", "Export or verify an image's signed evidence (in-toto, DSSE)."),
+    "drift": ("bakery.cli.drift", "Members against their verified image and definition (exit 3 on drift)."),
     "diff": ("bakery.cli.images", "Package changes between two builds of an image."),
     "history": ("bakery.cli.rollout", "Past rollouts and rollbacks, newest first."),
     "hosts": ("bakery.cli.hosts", "Hosts over SSH: bakery's key; check OS, engine, disk, clock, host keys."),

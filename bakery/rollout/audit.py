@@ -1,0 +1,138 @@
+"""bakery drift: every live and standby member against what its rollout put there. Read-only.
+
+Gathers the inputs (fleets through the ``Runtime``, weights through the ``Balancer``, build
+records and verifications from the store, the member through an ``Inspector``) and hands plain
+values to the pure comparison (``bakery/drift/findings.py``). No lock, no journal row, no change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from bakery.definitions.rollout import RolloutDefinition
+from bakery.drift import facts as f
+from bakery.drift import findings
+from bakery.drift.findings import Finding, MemberReport
+from bakery.drift.ports import Inspector
+from bakery.engine.scope import scope_for
+from bakery.errors import BakeryError
+from bakery.model.fleet import Fleet, Member
+from bakery.project import Project
+from bakery.rollout.adapters.inspect_docker import inspector_for
+from bakery.rollout.context import Context
+from bakery.rollout.observe import Observed
+from bakery.rollout.ports import quiet
+from bakery.rollout.service import Ports, ports_for
+from bakery.store import builds, verifications
+from bakery.store.db import open_store
+from bakery.verify import procfs
+
+
+def _writable(project: Project, rec: builds.BuildRecord) -> tuple[str, ...]:
+    """The image's writable paths: its image.yaml's (today's definition of it) and the defaults."""
+    declared: tuple[str, ...] = ()
+    try:
+        declared = project.load_image(rec.name).writable
+    except BakeryError:
+        pass  # an image folder since removed: the defaults still hold
+    packages = [p.split("=", 1)[0] for p in (rec.definition or {}).get("packages", [])]
+    return f.writable_paths(declared, packages)
+
+
+def expected_for(project: Project, defn: RolloutDefinition, fleet: Fleet, member: Member, role: str,
+                 inspector: Inspector, conn: Any) -> f.Expected:
+    """What the fleet's rollout put in this member's place."""
+    rec = builds.get(conn, fleet.fingerprint) if fleet.fingerprint else None
+    if rec is None:
+        return f.Expected(None, fleet.fingerprint, False, must_run=role == "live")
+    image = inspector.image(rec.image_id)
+    if image is None:
+        raise BakeryError(f"the verified image {rec.name} {rec.version} ({rec.image_id[:19]}) is not "
+                          "on the engine: cannot compare against it")
+    secrets = frozenset(defn.secrets) | frozenset((rec.definition or {}).get("secrets", []))
+    published = (f"{defn.port}/tcp->{member.port}",) if member.port else ()
+    programs = procfs.expected_programs(list(image.entrypoint or []) or None, list(image.cmd or []) or None)
+    return f.Expected(image, rec.fingerprint, verifications.is_verified(conn, rec.fingerprint),
+                      secrets=secrets, writable=_writable(project, rec), published=published,
+                      programs=tuple(programs), must_run=role == "live")
+
+
+def member_report(project: Project, defn: RolloutDefinition, fleet: Fleet, member: Member | None,
+                  slot: int, role: str, inspector: Inspector, conn: Any) -> MemberReport:
+    report = MemberReport(defn.environment, defn.service, role, fleet.colour, slot,
+                          member.name if member else f"(slot {slot})", fleet.version, fleet.fingerprint)
+    if member is None:
+        report.findings = [Finding("state", "member", "missing: the slot has no container")]
+        return report
+    try:
+        expected = expected_for(project, defn, fleet, member, role, inspector, conn)
+    except BakeryError as exc:
+        report.error = str(exc)
+        return report
+    image_id = expected.image.image_id if expected.image else ""
+
+    def to_compare(seen: f.MemberFacts) -> list[str]:
+        if not image_id:
+            return []
+        return [p for p, kind in findings.outside_writable(expected, seen) if kind == f.MODIFIED]
+
+    seen = inspector.member(member.container_id, to_compare, image_id)
+    if seen.error:
+        report.error = seen.error
+        return report
+    report.findings = findings.compare(expected, seen)
+    return report
+
+
+def members_of(obs: Observed, replicas: int) -> list[tuple[Fleet, str, int, Member | None]]:
+    """(fleet, role, slot, member) for every live slot 1..replicas (missing ones too) and every
+    standby member."""
+    out: list[tuple[Fleet, str, int, Member | None]] = []
+    if obs.live is not None:
+        taken = {mb.index for mb in obs.live.members}
+        out += [(obs.live, "live", mb.index, mb) for mb in obs.live.members]
+        out += [(obs.live, "live", slot, None) for slot in range(1, replicas + 1) if slot not in taken]
+    if obs.standby is not None:
+        out += [(obs.standby, "standby", mb.index, mb) for mb in obs.standby.members]
+    return out
+
+
+def audit(project: Project, ctx: Context, inspector: Inspector | None = None) -> list[MemberReport]:
+    """Every live and standby member of one env+service, each with its findings."""
+    inspector = inspector or inspector_for(ctx.runtime)
+    obs = ctx.observe()
+    conn = open_store(project)
+    try:
+        return [member_report(project, ctx.defn, fleet, member, slot, role, inspector, conn)
+                for fleet, role, slot, member in members_of(obs, ctx.defn.replicas)]
+    finally:
+        conn.close()
+
+
+def definitions(project: Project, env: str | None, service: str | None) -> list[RolloutDefinition]:
+    """The rollout definitions drift and reconcile look at, in a stable order."""
+    out = []
+    for path in project.rollout_paths():
+        if (env and path.parent.name != env) or (service and path.stem != service):
+            continue
+        out.append(project.load_rollout(path.parent.name, path.stem))
+    return out
+
+
+def drift(project: Project, env: str | None = None, service: str | None = None,
+          on_report: Callable[[MemberReport], None] | None = None,
+          ports: Callable[[RolloutDefinition], Ports] | None = None) -> list[MemberReport]:
+    """Every member of every matching definition, each with its findings. Read-only: the
+    journal is only read (unfinished runs are not live), nothing is locked or changed."""
+    out = []
+    for defn in definitions(project, env, service):
+        wired = ports(defn) if ports else ports_for(project, defn)
+        scope = scope_for(project, defn.environment, defn.service)
+        with wired.journal() as journal:
+            ctx = Context(defn, scope, wired.runtime, wired.balancer(scope, defn), journal, quiet)
+            for report in audit(project, ctx):
+                out.append(report)
+                if on_report:
+                    on_report(report)
+    return out
