@@ -165,20 +165,21 @@ def _is_healthcheck(proc: Proc, health: tuple[str, ...] | None) -> bool:
 
 
 def foreign_processes(expected: Expected, procs: tuple[Proc, ...], reader: int) -> list[Proc]:
-    """Processes the image did not start: each whose line of parents does not reach PID 1 (a
-    `docker exec` has parent 0 in the container), other than drift's own reading exec and the
-    engine's healthcheck, and their children."""
+    """Processes the image did not start: each whose line of parents ends at parent 0 instead of
+    PID 1 (a `docker exec` has parent 0 in the container), other than drift's own reading exec
+    and the engine's healthcheck, and their children. A process seen half (it exited while
+    /proc was read) is never a finding: one that stays is seen whole the next time."""
     by_pid = {p.pid: p for p in procs}
     health = _healthcheck_argv(expected.image.healthcheck if expected.image else None)
     out = []
     for proc in procs:
-        if proc.pid == 1:
+        if proc.pid == 1 or not proc.cmdline:  # no cmdline: it exited while being read
             continue
         top, seen = proc, {proc.pid}
         while top.ppid not in (0, 1) and top.ppid in by_pid and top.ppid not in seen:
             top = by_pid[top.ppid]
             seen.add(top.pid)
-        if top.ppid == 1:
+        if top.ppid != 0:  # under PID 1, or its parent exited while being read (a finished check)
             continue
         if top.pid == reader or _is_healthcheck(top, health):
             continue
