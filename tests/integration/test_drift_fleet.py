@@ -90,5 +90,6 @@ def test_a_clean_fleet_is_clean_then_each_drift_is_found_and_named(fleet, docker
 
     table = bakery(project, "drift", "--env", ENV)
     assert table.exit_code == 3
-    for named in ("/etc/nginx/evil.conf", "/var/www/html/index.html", "sleep 600", "exited", "drift-impostor"):
+    for named in ("/etc/nginx/evil.conf", "/var/www/html/index.html", "sleep 600", "exited",
+                  "drift-impostor"):
         assert named in table.output, table.output
