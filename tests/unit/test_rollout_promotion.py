@@ -5,13 +5,27 @@ store with the fake runtime and balancer of test_rollout_service."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner
 
 from bakery.cli import main
 from bakery.errors import DefinitionError, RolloutError, UsageError
+from bakery.project import Project
 from bakery.rollout import service
-from tests.unit.test_rollout_service import World, world  # noqa: F401 - the shared fake world
+from tests.fakes import FakeBalancer, FakeLock, FakeRuntime
+from tests.unit.test_rollout_service import World, _release
+
+
+@pytest.fixture
+def world(project_copy: Path) -> World:
+    """The fake world of test_rollout_service: web 1.0.0 and 1.1.0 built and verified."""
+    project = Project(project_copy)
+    for version in ("1.0.0", "1.1.0"):
+        _release(project, version, f"img-web-{version}")
+    runtime = FakeRuntime()
+    return World(project, runtime, FakeBalancer(runtime), FakeLock(), [])
 
 
 def require_staging(w: World) -> None:
@@ -71,6 +85,6 @@ def test_the_cli_wants_a_reason_with_force_and_force_with_a_reason(world):
 def test_a_bad_succeeded_in_names_file_line_and_key(world, value, message):
     path = world.project.rollouts_dir / "production" / "web.yaml"
     path.write_text(path.read_text() + f"requires:\n  succeeded_in: {value}\n")
-    with pytest.raises(DefinitionError, match=r"rollouts/production/web\.yaml:\d+: " + message.replace("[", r"\[")
-                       .replace("]", r"\]")):
+    pattern = r"rollouts/production/web\.yaml:\d+: " + message.replace("[", r"\[").replace("]", r"\]")
+    with pytest.raises(DefinitionError, match=pattern):
         world.project.load_rollout("production", "web")
