@@ -35,6 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "lint": ("bakery.cli.definitions", "Validate every image and rollout definition (exit 2 on a problem)."),
     "patch": ("bakery.cli.patch", "Rebuild images with every package upgrade (nightly)."),
     "policy": ("bakery.cli.policy", "Evaluate the project's Rego policies (policy/*.rego)."),
+    "reconcile": ("bakery.cli.reconcile", "Converge what runs to the definitions: rollouts, fresh members."),
     "report": ("bakery.cli.report", "Write a rollout's report: timelines, verdicts, plan (HTML + PNG)."),
     "rollback": ("bakery.cli.rollout", "All traffic back to the previous fleet in one step."),
     "rollout": ("bakery.cli.rollout", "Roll a service out: new fleet, health, canary, swap, drain."),

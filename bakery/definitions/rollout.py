@@ -123,6 +123,8 @@ ROLLOUT_SCHEMA = Obj(
             description="notification targets (apprise)",
         ),
         "requires": REQUIRES,  # trust (issue 16)
+        "auto": Bool(description="bakery reconcile may change this environment without --yes "
+                     "(production asks otherwise)"),  # reconcile (issue 14)
         "targets": TARGETS_SCHEMA,
     },
     required=("service", "environment", "image", "port"),
@@ -181,6 +183,7 @@ class RolloutDefinition:
     notify: NotifySpec = field(default_factory=NotifySpec)
     requires: Requirements = field(default_factory=Requirements)  # trust (issue 16)
     targets: Targets | None = None  # None: the local engine
+    auto: bool = False  # reconcile (issue 14): converge without --yes
 
     @property
     def listen_host(self) -> str:
@@ -239,6 +242,7 @@ def load_rollout(path: Path, project_root: Path | None = None) -> RolloutDefinit
                           tuple(notify.get("events", NOTIFY_EVENTS)), notify.get("timeout", 5.0)),
         requires=requires,
         targets=load_targets(data.get("targets"), source, project_root),
+        auto=data.get("auto", False),
     )
 
 

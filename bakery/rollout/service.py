@@ -210,6 +210,9 @@ def _fleet_spec(defn: RolloutDefinition, rec: builds.BuildRecord, colour: str, r
                      defn.replicas, defn.port, h.interval, h.timeout, h.unhealthy_threshold, environment)
 
 
+fleet_spec = _fleet_spec  # reconcile (issue 14) replaces members through the same spec
+
+
 def _locked_rollout(ctx: Context, ports: Ports, held: HeldLock, rec: builds.BuildRecord, target: Target,
                     canary: bool, environment: dict[str, str], serving: bool) -> Outcome:
     """The rollout proper, under the lock: tidy up what earlier runs left, then plan and drive."""
