@@ -71,6 +71,7 @@ def reconcile_command(ctx: Context, env: str | None, interval: float | None, onc
             stopping.set()
             err_console.print("SIGTERM: stopping after the current step")
         previous = signal.signal(signal.SIGTERM, on_term)
+        err_console.print(f"reconciling every {interval:g}s until SIGTERM", highlight=False)
     worst = 0
     try:
         while True:

@@ -21,6 +21,7 @@ from typing import Any
 from bakery.balancer import commands as cmd
 from bakery.definitions.rollout import RolloutDefinition
 from bakery.drift.findings import MemberReport
+from bakery.drift.ports import Inspector
 from bakery.engine.scope import scope_for
 from bakery.errors import BakeryError, RolloutError
 from bakery.model.environments import is_production
@@ -133,7 +134,7 @@ def _drifted_slots(reports: list[MemberReport]) -> tuple[int, ...]:
 
 
 def reconcile_one(project: Project, defn: RolloutDefinition, yes: bool = False, emit: Sink = quiet,
-                  ports: service_api.Ports | None = None) -> Step:
+                  ports: service_api.Ports | None = None, inspector: Inspector | None = None) -> Step:
     env, service = defn.environment, defn.service
     ports = ports or service_api.ports_for(project, defn, emit)
     scope = scope_for(project, env, service)
@@ -141,7 +142,7 @@ def reconcile_one(project: Project, defn: RolloutDefinition, yes: bool = False, 
     with ports.journal() as journal:
         ctx = Context(defn, scope, ports.runtime, ports.balancer(scope, defn), journal, emit, ports.probe)
         obs = ctx.observe()
-        reports = audit.audit(project, ctx) if obs.live is not None else []
+        reports = audit.audit(project, ctx, inspector) if obs.live is not None else []
         unreadable = [r for r in reports if r.verdict == "unreadable"]
         drifted = _drifted_slots(reports)
         degraded = degraded_slots(obs.live, obs.stats, defn.replicas, defn.port) if obs.live else ()
