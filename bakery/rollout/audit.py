@@ -23,6 +23,7 @@ from bakery.rollout.adapters.inspect_docker import inspector_for
 from bakery.rollout.context import Context
 from bakery.rollout.observe import Observed
 from bakery.rollout.ports import quiet
+from bakery.rollout.recovery import detached_live
 from bakery.rollout.service import Ports, ports_for
 from bakery.store import builds, verifications
 from bakery.store.db import open_store
@@ -102,6 +103,8 @@ def audit(project: Project, ctx: Context, inspector: Inspector | None = None) ->
     """Every live and standby member of one env+service, each with its findings."""
     inspector = inspector or inspector_for(ctx.runtime)
     obs = ctx.observe()
+    if obs.live is None:  # the balancer lost (or is down): the fleet the journal says is live
+        obs.live = detached_live(ctx, obs)
     conn = open_store(project)
     try:
         return [member_report(project, ctx.defn, fleet, member, slot, role, inspector, conn)
