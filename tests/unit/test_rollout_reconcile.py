@@ -68,8 +68,13 @@ class FakeInspector:
 
 @pytest.fixture
 def world(project_copy: Path) -> World:
+    """The fake world of test_rollout_service; staging pins web 1.0.0 (1.1.0 is built too)."""
+    defn = project_copy / "rollouts" / "staging" / "web.yaml"
+    defn.write_text(defn.read_text().replace("pause: 5s", "pause: 10ms").replace("probes: 40", "probes: 20")
+                    .replace("  name: web\n", "  name: web\n  version: 1.0.0\n", 1))
     project = Project(project_copy)
     _release(project, "1.0.0", "img-web-1.0.0")
+    _release(project, "1.1.0", "img-web-1.1.0")
     runtime = FakeRuntime()
     return World(project, runtime, FakeBalancer(runtime), FakeLock(), [])
 
@@ -96,6 +101,22 @@ def test_a_drifted_member_is_drained_replaced_and_put_back_and_a_second_pass_doe
 
     again = rc.reconcile_one(world.project, defn, emit=world.sink, ports=world.ports(), inspector=inspector)
     assert again.action == "noop", again.detail
+
+
+def test_a_changed_definition_becomes_a_rollout_with_its_strategy(world):
+    assert world.rollout("1.0.0").status == "succeeded"
+    path = world.project.rollouts_dir / "staging" / "web.yaml"
+    path.write_text(path.read_text().replace("version: 1.0.0", "version: 1.1.0", 1))
+    defn = world.project.load_rollout("staging", "web")
+    inspector = FakeInspector(lambda: set())
+    step = rc.reconcile_one(world.project, defn, emit=world.sink, ports=world.ports(), inspector=inspector)
+    assert step.action == "rollout", step.detail
+    assert world.status()["live"]["version"] == "1.1.0"
+    row = world.rows()[0]
+    assert (row.kind, row.strategy, row.version) == ("rollout", "canary", "1.1.0")
+    assert world.lb.outages == []
+    again = rc.reconcile_one(world.project, defn, emit=world.sink, ports=world.ports(), inspector=inspector)
+    assert again.action == "noop"
 
 
 def _steps(w: World, rollout_id: str) -> list[dict]:
