@@ -125,17 +125,23 @@ def definitions(project: Project, env: str | None, service: str | None) -> list[
 
 def drift(project: Project, env: str | None = None, service: str | None = None,
           on_report: Callable[[MemberReport], None] | None = None,
-          ports: Callable[[RolloutDefinition], Ports] | None = None) -> list[MemberReport]:
+          ports: Callable[[RolloutDefinition], Ports] | None = None,
+          inspector: Inspector | None = None) -> list[MemberReport]:
     """Every member of every matching definition, each with its findings. Read-only: the
     journal is only read (unfinished runs are not live), nothing is locked or changed."""
     out = []
     for defn in definitions(project, env, service):
         wired = ports(defn) if ports else ports_for(project, defn)
         scope = scope_for(project, defn.environment, defn.service)
-        with wired.journal() as journal:
-            ctx = Context(defn, scope, wired.runtime, wired.balancer(scope, defn), journal, quiet)
-            for report in audit(project, ctx):
-                out.append(report)
-                if on_report:
-                    on_report(report)
+        try:
+            with wired.journal() as journal:
+                ctx = Context(defn, scope, wired.runtime, wired.balancer(scope, defn), journal, quiet)
+                found = audit(project, ctx, inspector)
+        except BakeryError as exc:  # the engine or a host did not answer: nothing could be read
+            found = [MemberReport(defn.environment, defn.service, "-", "", 0, "(fleet)", "", "",
+                                  error=f"cannot read the fleet: {exc}")]
+        for report in found:
+            out.append(report)
+            if on_report:
+                on_report(report)
     return out
