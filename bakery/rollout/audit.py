@@ -8,6 +8,7 @@ values to the pure comparison (``bakery/drift/findings.py``). No lock, no journa
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from bakery.definitions.rollout import RolloutDefinition
@@ -41,9 +42,10 @@ def _writable(project: Project, rec: builds.BuildRecord) -> tuple[str, ...]:
     return f.writable_paths(declared, packages)
 
 
-def expected_for(project: Project, defn: RolloutDefinition, fleet: Fleet, member: Member, role: str,
+def expected_for(project: Project, defn: RolloutDefinition, fleet: Fleet, role: str,
                  inspector: Inspector, conn: Any) -> f.Expected:
-    """What the fleet's rollout put in this member's place."""
+    """What the fleet's rollout put in each member's place (once per fleet: the image, the store
+    and the definition are the same for every member; a member's published port is its own)."""
     rec = builds.get(conn, fleet.fingerprint) if fleet.fingerprint else None
     if rec is None:
         return f.Expected(None, fleet.fingerprint, False, must_run=role == "live")
@@ -52,31 +54,31 @@ def expected_for(project: Project, defn: RolloutDefinition, fleet: Fleet, member
         raise BakeryError(f"the verified image {rec.name} {rec.version} ({rec.image_id[:19]}) is not "
                           "on the engine: cannot compare against it")
     secrets = frozenset(defn.secrets) | frozenset((rec.definition or {}).get("secrets", []))
-    published = (f"{defn.port}/tcp->{member.port}",) if member.port else ()
     programs = procfs.expected_programs(list(image.entrypoint or []) or None, list(image.cmd or []) or None)
     return f.Expected(image, rec.fingerprint, verifications.is_verified(conn, rec.fingerprint),
-                      secrets=secrets, writable=_writable(project, rec), published=published,
-                      programs=tuple(programs), must_run=role == "live")
+                      secrets=secrets, writable=_writable(project, rec), programs=tuple(programs),
+                      must_run=role == "live")
 
 
-def member_report(project: Project, defn: RolloutDefinition, fleet: Fleet, member: Member | None,
-                  slot: int, role: str, inspector: Inspector, conn: Any) -> MemberReport:
+def member_report(defn: RolloutDefinition, fleet: Fleet, member: Member | None, slot: int, role: str,
+                  expected: f.Expected | BakeryError, inspector: Inspector) -> MemberReport:
     report = MemberReport(defn.environment, defn.service, role, fleet.colour, slot,
                           member.name if member else f"(slot {slot})", fleet.version, fleet.fingerprint)
     if member is None:
         report.findings = [Finding("state", "member", "missing: the slot has no container")]
         return report
-    try:
-        expected = expected_for(project, defn, fleet, member, role, inspector, conn)
-    except BakeryError as exc:
-        report.error = str(exc)
+    if isinstance(expected, BakeryError):
+        report.error = str(expected)
         return report
+    if member.port:  # the host port the runtime published it on (SSH hosts)
+        expected = replace(expected, published=(f"{defn.port}/tcp->{member.port}",))
     image_id = expected.image.image_id if expected.image else ""
+    wanted = expected
 
     def to_compare(seen: f.MemberFacts) -> list[str]:
         if not image_id:
             return []
-        return [p for p, kind in findings.outside_writable(expected, seen) if kind == f.MODIFIED]
+        return [p for p, kind in findings.outside_writable(wanted, seen) if kind == f.MODIFIED]
 
     seen = inspector.member(member.container_id, to_compare, image_id)
     if seen.error:
@@ -105,12 +107,21 @@ def audit(project: Project, ctx: Context, inspector: Inspector | None = None) ->
     obs = ctx.observe()
     if obs.live is None:  # the balancer lost (or is down): the fleet the journal says is live
         obs.live = detached_live(ctx, obs)
+    wanted = members_of(obs, ctx.defn.replicas)
+    expected: dict[tuple[str, str], f.Expected | BakeryError] = {}
     conn = open_store(project)
     try:
-        return [member_report(project, ctx.defn, fleet, member, slot, role, inspector, conn)
-                for fleet, role, slot, member in members_of(obs, ctx.defn.replicas)]
+        for fleet, role, _, _ in wanted:
+            key = (fleet.rollout_id, role)
+            if key not in expected:
+                try:
+                    expected[key] = expected_for(project, ctx.defn, fleet, role, inspector, conn)
+                except BakeryError as exc:
+                    expected[key] = exc
     finally:
         conn.close()
+    return [member_report(ctx.defn, fleet, member, slot, role, expected[fleet.rollout_id, role], inspector)
+            for fleet, role, slot, member in wanted]
 
 
 def definitions(project: Project, env: str | None, service: str | None) -> list[RolloutDefinition]:

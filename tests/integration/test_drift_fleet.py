@@ -2,12 +2,15 @@
 hand and each found and named; writes under the writable paths are not drift.
 
 One module-wide fleet of four members (web 1.0.0) shared by every finding, so the suite pays
-for one build and one rollout.
+for one build and one rollout. Its environment is a production one that requires a successful
+rollout elsewhere first (promotion by evidence): the fixture sees the refusal, naming it, then
+rolls out with `--force --reason`, which history shows.
 """
 
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -18,17 +21,29 @@ from tests.integration.rollout_support import bakery, mark_verified, scratch_pro
 
 pytestmark = pytest.mark.docker
 
-ENV = "audit"
+ENV, EVIDENCE = "prod-audit", "elsewhere"  # production requires a success in `elsewhere` first
 
 
 @pytest.fixture(scope="module")
 def fleet(docker_engine, base_image, tmp_path_factory):
-    with scratch_project(docker_engine, tmp_path_factory.mktemp("drift") / "project", (ENV,)) as project:
+    root = tmp_path_factory.mktemp("drift") / "project"
+    with scratch_project(docker_engine, root, (ENV, EVIDENCE)) as project:
         path = project.root / "rollouts" / ENV / "web.yaml"
-        path.write_text(path.read_text().replace("replicas: 2", "replicas: 4"))
+        path.write_text(path.read_text().replace("replicas: 2", "replicas: 4")
+                        + f"requires: {{succeeded_in: [{EVIDENCE}]}}\n")
         rec = build(project, project.load_image("web")).record
         mark_verified(project, rec)  # the same definition passes `bakery verify` in test_rollout_paths
-        out = bakery(project, "rollout", "web", "--env", ENV, "--image", "1.0.0")
+        refused = bakery(project, "rollout", "web", "--env", ENV, "--yes")
+        assert refused.exit_code == 1, refused.output
+        assert f"requires a successful rollout in {EVIDENCE} first" in refused.output, refused.output
+        assert f"fp-{rec.fingerprint[:12]}" in refused.output
+        assert members(docker_engine, project) == {}  # refused before any change
+        os.environ["BAKERY_ACTOR"] = "oncall-alice"
+        try:
+            out = bakery(project, "rollout", "web", "--env", ENV, "--yes", "--force", "--reason",
+                         "elsewhere is down; CVE fix")
+        finally:
+            os.environ.pop("BAKERY_ACTOR", None)
         assert out.exit_code == 0, out.output
         yield project, rec
 
@@ -49,8 +64,6 @@ def test_a_clean_fleet_is_clean_then_each_drift_is_found_and_named(fleet, docker
     code, report = drift_json(project)
     assert code == 0, json.dumps([f for m in report["members"] for f in m["findings"]])
     assert [m["verdict"] for m in report["members"]] == ["clean"] * 4, report
-    table = bakery(project, "drift", "web", "--env", ENV)
-    assert table.exit_code == 0 and "4 member(s): 4 clean" in table.output, table.output
 
     found = members(docker_engine, project)
     one, two, three, four = (found[i] for i in (1, 2, 3, 4))
@@ -93,3 +106,11 @@ def test_a_clean_fleet_is_clean_then_each_drift_is_found_and_named(fleet, docker
     for named in ("/etc/nginx/evil.conf", "/var/www/html/index.html", "sleep 600", "exited",
                   "drift-impostor"):
         assert named in table.output, table.output
+
+
+def test_a_forced_promotion_shows_who_and_why_in_history(fleet):
+    project, _ = fleet
+    history = bakery(project, "history", "--env", ENV)
+    assert history.exit_code == 0, history.output
+    assert "forced by oncall-alice: elsewhere is down; CVE fix" in history.output, history.output
+    assert f"no successful rollout in {EVIDENCE}" in history.output

@@ -1,8 +1,7 @@
 """bakery reconcile against the real engine and HAProxy: nothing live becomes a rollout, a second
 pass does nothing and says so, and a drifted member is replaced by a fresh one of the same
 verified image under load without a failed request; then drift reports the fleet clean.
-And promotion by evidence: production refuses a fingerprint never rolled out successfully where
-its definition requires, naming it, until `--force --reason`, which history shows."""
+(Promotion by evidence against the real engine is in test_drift_fleet, on its shared fleet.)"""
 
 from __future__ import annotations
 
@@ -17,7 +16,6 @@ from tests.integration.rollout_support import Load, bakery, mark_verified, scrat
 pytestmark = pytest.mark.docker
 
 ENV = "conv"
-PROD, EVIDENCE = "prod-conv", "elsewhere"  # production requires a success in `elsewhere` first
 
 
 def steps(out) -> list[dict]:
@@ -60,24 +58,3 @@ def test_reconcile_rolls_out_then_does_nothing_then_replaces_a_drifted_member_un
         history = bakery(project, "history", "--env", ENV)
         assert "repair reconcile" in history.output, history.output
 
-
-def test_production_refuses_a_fingerprint_without_its_evidence_environment_unless_forced(
-        docker_engine, base_image, tmp_path_factory, monkeypatch):
-    root = tmp_path_factory.mktemp("promote") / "project"
-    with scratch_project(docker_engine, root, (PROD, EVIDENCE)) as project:
-        rec = build(project, project.load_image("web")).record
-        mark_verified(project, rec)
-        path = project.root / "rollouts" / PROD / "web.yaml"
-        path.write_text(path.read_text() + f"requires: {{succeeded_in: [{EVIDENCE}]}}\n")
-        refused = bakery(project, "rollout", "web", "--env", PROD, "--yes")
-        assert refused.exit_code == 1, refused.output
-        assert f"requires a successful rollout in {EVIDENCE} first" in refused.output
-        assert f"fp-{rec.fingerprint[:12]}" in refused.output
-        assert docker_engine.containers.list(
-            all=True, filters={"label": scope_for(project, PROD, "web").label_filter("service")}) == []
-        monkeypatch.setenv("BAKERY_ACTOR", "oncall-alice")
-        forced = bakery(project, "rollout", "web", "--env", PROD, "--yes", "--force", "--reason",
-                        "elsewhere is down; CVE fix")
-        assert forced.exit_code == 0, forced.output
-        history = bakery(project, "history", "--env", PROD)
-        assert "forced by oncall-alice: elsewhere is down; CVE fix" in history.output, history.output
