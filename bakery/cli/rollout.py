@@ -147,14 +147,22 @@ def confirm_production(env: str, yes: bool, what: str) -> None:
 @click.option("--canary", is_flag=True, help="Canary steps with analysis before the full swap.")
 @click.option("--plan", "plan_only", is_flag=True, help="Print the steps and change nothing.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation (production).")
+@click.option("--force", is_flag=True,
+              help="Override an unmet requires.succeeded_in (needs --reason; recorded in history).")
+@click.option("--reason", help="Why --force overrides the requirement (recorded with who).")
 @click.option("--json", "as_json", is_flag=True, help="JSON lines: one per event, then the result.")
 @pass_context
 def rollout(ctx: Context, service: str, env: str, image: str | None, canary: bool, plan_only: bool,
-            yes: bool, as_json: bool) -> None:
+            yes: bool, force: bool, reason: str | None, as_json: bool) -> None:
     """Roll SERVICE out in ENV: new fleet, health, (canary,) swap, drain; blue kept for rollback."""
     project = ctx.project
+    if reason is not None and not force:
+        raise UsageError("--reason goes with --force")
+    if force and not (reason or "").strip():
+        raise UsageError("--force needs --reason TEXT: why the requirement is overridden is recorded")
+    force_reason = reason if force else None
     if plan_only:
-        plan = service_api.plan_rollout(project, env, service, image, canary)
+        plan = service_api.plan_rollout(project, env, service, image, canary, force_reason=force_reason)
         if as_json:
             print_json({"plan": plan.as_dict()})
         else:
@@ -163,7 +171,8 @@ def rollout(ctx: Context, service: str, env: str, image: str | None, canary: boo
     confirm_production(env, yes, f"roll out {service}")
     view = ProgressView(f"{service}@{env}", as_json)
     with view.running():
-        outcome = service_api.rollout(project, env, service, image, canary, on_event=view)
+        outcome = service_api.rollout(project, env, service, image, canary, on_event=view,
+                                      force_reason=force_reason)
     finish(project, outcome, as_json, service, env)
 
 
@@ -274,7 +283,8 @@ def history(ctx: Context, service: str | None, env: str | None, limit: int, show
         names.service(service)
     found = service_api.history(ctx.project, env, service, limit, with_steps=show_steps or as_json)
     if as_json:
-        print_json({"history": [{**p.row.as_dict(), "steps": p.steps, "report": p.report} for p in found]})
+        print_json({"history": [{**p.row.as_dict(), "steps": p.steps, "report": p.report,
+                                 "override": p.override} for p in found]})
         return
     if not found:
         err_console.print("no rollouts yet")
@@ -286,6 +296,10 @@ def history(ctx: Context, service: str | None, env: str | None, limit: int, show
                       f"{r.version}{prev} "
                       f"[{colour}]{r.status}[/] {r.id}" + (f": {escape(r.reason)}" if r.reason else ""),
                       highlight=False, soft_wrap=True)
+        if past.override:
+            o = past.override
+            console.print(f"    [yellow]forced[/] by {escape(o['who'])}: {escape(o['reason'])} "
+                          f"(overrode: {escape(o['requirement'])})", highlight=False, soft_wrap=True)
         if past.report:
             console.print(f"    report: {escape(past.report)}", highlight=False, soft_wrap=True)
         for s in past.steps:

@@ -109,6 +109,12 @@ IMAGE_SCHEMA = Obj(
         "secrets": ListOf(Str(pattern=SECRET_NAME, pattern_hint="an UPPER_CASE name"), unique=True,
                           description="names of secrets given at run time; never values"),
         "labels": MapOf(Str(), key_pattern=r"[a-z0-9][a-z0-9._/-]*", key_hint="a label key"),
+        # drift (issue 14): where a running member may write without it being drift
+        "writable": ListOf(Str(pattern=r"/\S*", pattern_hint="an absolute path like /var/lib/app"),
+                           unique=True,
+                           description="paths a running container may change (besides /tmp, /var/tmp, "
+                           "/run, /var/run, /var/log, /var/cache and /var/lib/<package>); a change "
+                           "anywhere else is drift"),
     },
     required=("name", "version", "base"),
     description="A bakery image definition (images/<name>/image.yaml)",
@@ -154,6 +160,7 @@ class ImageDefinition:
     healthcheck: HealthCheck | None = None
     secrets: tuple[str, ...] = ()
     labels: dict[str, str] = field(default_factory=dict)
+    writable: tuple[str, ...] = ()  # drift (issue 14); shapes no image, so not in normalised()
 
     @property
     def ref(self) -> str:
@@ -267,6 +274,10 @@ def _build(data: dict[str, Any], source: Source, folder: Path, path: Path) -> Im
         )
         if health.http_port and data.get("ports") and health.http_port not in data["ports"]:
             raise source.error("healthcheck.http.port", "is not one of the image's ports")
+    for index, path in enumerate(data.get("writable", [])):  # drift (issue 14)
+        if posixpath.normpath(path) != path or path == "/":
+            raise source.error(join("writable", index), "must be a normalised absolute path, not / itself")
+        check_image_path(path, join("writable", index), source)
     commands = [(join("run", index), step) for index, step in enumerate(data.get("run", []))]
     commands += [(key, value if isinstance(value, str) else " ".join(value))
                  for key, value in (("cmd", data.get("cmd")), ("entrypoint", data.get("entrypoint")),
@@ -287,7 +298,7 @@ def _build(data: dict[str, Any], source: Source, folder: Path, path: Path) -> Im
         workdir=data.get("workdir"), ports=tuple(data.get("ports", [])),
         cmd=_argv(data.get("cmd")), entrypoint=_argv(data.get("entrypoint")),
         healthcheck=health, secrets=tuple(data.get("secrets", [])),
-        labels=dict(data.get("labels", {})),
+        labels=dict(data.get("labels", {})), writable=tuple(data.get("writable", [])),
     )
     limits.check(defn, source)  # what the engine would refuse at build time
     return defn

@@ -29,6 +29,11 @@ REQUIRES = Obj(
                             "image's evidence"),
         "verified": Bool(description="a signed verification that passed"),
         "policy": Str(choices=("pass",), description="a signed policy result that passed"),
+        # promotion by evidence (issue 14)
+        "succeeded_in": ListOf(Str(pattern=NAME, pattern_hint="an environment: a folder under rollouts/"),
+                               min_items=1, unique=True,
+                               description="environments where the same fingerprint must have been "
+                               "rolled out successfully first (e.g. [staging])"),
     },
     description="evidence the image must carry before this environment accepts it; checked "
     "before any change, naming what is missing",
@@ -40,6 +45,7 @@ class Requirements:
     signed_by: tuple[str, ...] = ()
     verified: bool = False
     policy: str | None = None
+    succeeded_in: tuple[str, ...] = ()  # promotion by evidence (issue 14)
 
     @property
     def demands_evidence(self) -> bool:
@@ -119,6 +125,8 @@ ROLLOUT_SCHEMA = Obj(
             description="notification targets (apprise)",
         ),
         "requires": REQUIRES,  # trust (issue 16)
+        "auto": Bool(description="bakery reconcile may change this environment without --yes "
+                     "(production asks otherwise)"),  # reconcile (issue 14)
         "targets": TARGETS_SCHEMA,
     },
     required=("service", "environment", "image", "port"),
@@ -178,6 +186,7 @@ class RolloutDefinition:
     notify: NotifySpec = field(default_factory=NotifySpec)
     requires: Requirements = field(default_factory=Requirements)  # trust (issue 16)
     targets: Targets | None = None  # None: the local engine
+    auto: bool = False  # reconcile (issue 14): converge without --yes
 
     @property
     def listen_host(self) -> str:
@@ -237,6 +246,7 @@ def load_rollout(path: Path, project_root: Path | None = None) -> RolloutDefinit
                           tuple(notify.get("events", NOTIFY_EVENTS)), notify.get("timeout", 5.0)),
         requires=requires,
         targets=load_targets(data.get("targets"), source, project_root),
+        auto=data.get("auto", False),
     )
 
 
@@ -250,5 +260,13 @@ def _requires(data: dict[str, Any], source: yamlsource.Source,
                 raise source.error(join("requires.signed_by", index),
                                    f"no public key keys/{key}.pub in the project "
                                    "(create one with `bakery keys init --name NAME`)")
+    succeeded_in = tuple(data.get("succeeded_in", ()))  # promotion by evidence (issue 14)
+    for index, env in enumerate(succeeded_in):
+        if env == source.data.get("environment"):
+            raise source.error(join("requires.succeeded_in", index),
+                               "names this environment itself; promotion needs evidence from another")
+        if project_root is not None and not (project_root / "rollouts" / env).is_dir():
+            raise source.error(join("requires.succeeded_in", index), f"no environment {env!r} "
+                               "(no folder rollouts/" + env + "/)")
     return Requirements(signed_by=signed_by, verified=data.get("verified", False),
-                        policy=data.get("policy"))
+                        policy=data.get("policy"), succeeded_in=succeeded_in)

@@ -24,7 +24,7 @@ from bakery.model.records import RolloutRow, new_id, now
 from bakery.notify import notifying
 from bakery.project import Project
 from bakery.rollout import machine as m
-from bakery.rollout import traffic
+from bakery.rollout import promotion, traffic
 from bakery.rollout.adapters.local import LocalRuntime
 from bakery.rollout.adapters.ssh_wiring import host_health, ssh_ports_parts
 from bakery.rollout.adapters.store import open_journal, store_lock
@@ -37,7 +37,7 @@ from bakery.rollout.observe import as_live, degraded_slots
 from bakery.rollout.plan import Plan, Target, canary_steps, make_plan, no_rollback_target
 from bakery.rollout.ports import Balancer, FleetSpec, HeldLock, Journal, LockFactory, Runtime, Sink, quiet
 from bakery.rollout.recovery import detached_live, expire_standby, reattach, recover, repair
-from bakery.store import builds, locks, samples
+from bakery.store import builds, locks, overrides, samples
 from bakery.store import journal as journal_rows
 from bakery.store.db import open_store
 from bakery.store.url import state_url
@@ -124,7 +124,7 @@ def _context(project: Project, ports: Ports, defn: RolloutDefinition, journal: J
 
 
 def plan_rollout(project: Project, env: str, service: str, image: str | None = None,
-                 canary: bool = False, ports: Ports | None = None) -> Plan:
+                 canary: bool = False, ports: Ports | None = None, force_reason: str | None = None) -> Plan:
     """Read-only: no lock, no LB, no containers, no store rows. What the run would refuse
     (a missing secret value, an unverified image) the plan refuses the same way."""
     defn = project.load_rollout(env, service)
@@ -133,6 +133,7 @@ def plan_rollout(project: Project, env: str, service: str, image: str | None = N
     rec = resolve_target(project, defn, image, ports.runtime)
     require_verified(project, rec)
     require_evidence(project, defn, rec)
+    forced = promotion.check(project, defn, rec, force_reason)  # requires.succeeded_in (issue 14)
     with ports.journal() as journal:
         ctx = _context(project, ports, defn, journal, quiet)
         obs = ctx.observe()
@@ -141,6 +142,8 @@ def plan_rollout(project: Project, env: str, service: str, image: str | None = N
         obs.live = lost
     plan = make_plan(defn, Target(rec.name, rec.version, rec.fingerprint), as_live(obs.live), canary,
                      as_live(obs.standby))
+    if forced:
+        plan.notes.insert(0, f"--force overrides: {forced}")
     if lost is not None:
         plan.notes.insert(0, f"the load balancer has no fleet in rotation: {lost.colour} {lost.version} "
                              f"(rollout {lost.rollout_id}) is put back in rotation first")
@@ -148,7 +151,9 @@ def plan_rollout(project: Project, env: str, service: str, image: str | None = N
 
 
 def rollout(project: Project, env: str, service: str, image: str | None = None, canary: bool = False,
-            on_event: Sink | None = None, ports: Ports | None = None) -> Outcome:
+            on_event: Sink | None = None, ports: Ports | None = None,
+            force_reason: str | None = None) -> Outcome:
+    """``force_reason``: override an unmet ``requires.succeeded_in``; recorded with who and why."""
     emit = on_event or quiet
     defn = project.load_rollout(env, service)
     ports = ports or ports_for(project, defn, emit)
@@ -156,6 +161,7 @@ def rollout(project: Project, env: str, service: str, image: str | None = None, 
     rec = resolve_target(project, defn, image, ports.runtime)
     require_verified(project, rec)
     require_evidence(project, defn, rec)  # what the environment demands (requires:), before any change
+    forced = promotion.check(project, defn, rec, force_reason)  # requires.succeeded_in (issue 14)
     target = Target(rec.name, rec.version, rec.fingerprint)
     with ports.journal() as journal:
         ctx = _context(project, ports, defn, journal, emit)
@@ -168,6 +174,9 @@ def rollout(project: Project, env: str, service: str, image: str | None = None, 
             emit("info", {"text": plan.notes[0]})
             return Outcome("noop", early.live.rollout_id if early.live else None, plan.notes[0], plan,
                            url=url_of(defn, ctx.lb))
+        override = promotion.record(project, defn, rec, forced, force_reason or "") if forced else None
+        if override is not None:
+            emit("warn", {"text": f"--force by {override.who}: {forced}; reason: {override.reason}"})
         with reported(project, defn, ctx.lb, emit) as emit, \
                 ports.lock(ctx.scope.lock_key, f"rollout {rec.name} {rec.version}",
                            lambda text: emit("warn", {"text": text})) as held:
@@ -175,6 +184,8 @@ def rollout(project: Project, env: str, service: str, image: str | None = None, 
             started = now()
             serving = early.live is not None
             outcome = _locked_rollout(ctx, ports, held, rec, target, canary, environment, serving)
+            if override is not None and outcome.rollout_id:
+                promotion.link(project, override, outcome.rollout_id)
             if outcome.status in ("succeeded", "failed") and outcome.plan and not outcome.plan.noop:
                 attest(project, rec, defn, outcome, started, emit)
             return outcome
@@ -202,6 +213,9 @@ def _fleet_spec(defn: RolloutDefinition, rec: builds.BuildRecord, colour: str, r
     return FleetSpec(rec.image_id, rec.name, rec.version, rec.fingerprint, colour, rollout_id,
                      defn.replicas, defn.port, h.interval, h.timeout, h.unhealthy_threshold, environment,
                      health_path=h.path, parallelism=defn.parallelism)
+
+
+fleet_spec = _fleet_spec  # reconcile (issue 14) replaces members through the same spec
 
 
 def _locked_rollout(ctx: Context, ports: Ports, held: HeldLock, rec: builds.BuildRecord, target: Target,
@@ -354,6 +368,7 @@ class Past:
     row: RolloutRow
     steps: list[dict[str, Any]]
     report: str | None  # the report's path, the command that writes it, or None (no samples)
+    override: dict[str, Any] | None = None  # a requirement overridden with --force (issue 14)
 
 
 def history(project: Project, env: str | None = None, service: str | None = None, limit: int = 20,
@@ -363,12 +378,14 @@ def history(project: Project, env: str | None = None, service: str | None = None
     try:
         rows = journal_rows.history(conn, env, service, limit)
         recorded = samples.recorded(conn, [r.id for r in rows])
+        forced = overrides.for_rollouts(conn, [r.id for r in rows])
         out = []
         for r in rows:
             path = report_path(project.state_dir, r.id)
             report = (str(path) if path.exists() else
                       f"bakery report {r.id} --env {r.env}" if r.id in recorded else None)
-            out.append(Past(r, journal_rows.steps(conn, r.id) if with_steps else [], report))
+            out.append(Past(r, journal_rows.steps(conn, r.id) if with_steps else [], report,
+                            forced[r.id].as_dict() if r.id in forced else None))
         return out
     finally:
         conn.close()

@@ -202,6 +202,22 @@ CREATE TABLE IF NOT EXISTS rollout_samples (
 )
 """
 
+# promotion by evidence (issue 14): a requirement overridden with --force, who and why
+_OVERRIDES = """
+CREATE TABLE IF NOT EXISTS overrides (
+    id          TEXT PRIMARY KEY,
+    rollout_id  TEXT,
+    env         TEXT NOT NULL,
+    service     TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    requirement TEXT NOT NULL,
+    who         TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    at          TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS overrides_by_rollout ON overrides(rollout_id)
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline: builds, verifications, locks, rollouts, rollout_steps, patches",
               _BASELINE_SQLITE, _BASELINE_POSTGRESQL),
@@ -210,9 +226,12 @@ MIGRATIONS: tuple[Migration, ...] = (
               "ALTER TABLE locks ADD COLUMN IF NOT EXISTS session INTEGER NOT NULL DEFAULT 0"),
     Migration(3, "rollout_samples: load-balancer samples and events of each rollout, for its report",
               _SAMPLES, _SAMPLES.replace("REAL", "DOUBLE PRECISION")),
+    Migration(4, "overrides: promotion requirements overridden with --force, with who and why",
+              _OVERRIDES, _OVERRIDES),
 )
 
 LATEST = MIGRATIONS[-1].version
 
 #: Every table with data worth copying, in an order that respects references.
-TABLES = ("builds", "verifications", "rollouts", "rollout_steps", "rollout_samples", "patches", "locks")
+TABLES = ("builds", "verifications", "rollouts", "rollout_steps", "rollout_samples", "patches", "locks",
+          "overrides")

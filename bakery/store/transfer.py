@@ -23,6 +23,7 @@ COPIED: dict[str, tuple[tuple[str, ...], str]] = {
     "rollout_steps": (("rollout_id", "seq"), "rollout_id, seq"),
     "rollout_samples": (("rollout_id", "seq"), "rollout_id, seq"),
     "patches": (("id",), "id"),
+    "overrides": (("id",), "at, id"),  # issue 14
 }
 _IDENTITY = ("verifications", "patches")  # PostgreSQL identity columns to move past copied ids
 

@@ -226,7 +226,7 @@ def test_requires_is_validated_with_file_line_and_key(keyed):
 def test_requires_is_in_the_schema():
     result = CliRunner().invoke(main, ["schema", "rollout"])
     props = json.loads(result.output)["properties"]["requires"]["properties"]
-    assert set(props) == {"signed_by", "verified", "policy"}
+    assert set(props) == {"signed_by", "verified", "policy", "succeeded_in"}  # + promotion (issue 14)
     assert props["policy"]["enum"] == ["pass"]
 
 
