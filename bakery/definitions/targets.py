@@ -55,7 +55,8 @@ TARGETS_SCHEMA = Obj(
                        "the hosts (only when the hosts are containers here, as in bakery's tests)"),
         "registry": Obj(
             {
-                "address": Str(pattern=REGISTRY_ADDRESS, pattern_hint="HOST:PORT, e.g. deploy.example.com:5443",
+                "address": Str(pattern=REGISTRY_ADDRESS,
+                               pattern_hint="HOST:PORT, e.g. deploy.example.com:5443",
                                description="where the hosts reach the registry bakery runs on this "
                                "machine (`bakery registry up`): this machine's name or IP as the "
                                "hosts see it, and the port it listens on; the TLS certificate "

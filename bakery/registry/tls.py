@@ -45,7 +45,7 @@ def files(state_dir: Path) -> TlsFiles:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def new_key() -> ec.EllipticCurvePrivateKey:

@@ -68,6 +68,7 @@ def test_run_lints_builds_verifies_and_collects_every_failure(project_copy, monk
     from types import SimpleNamespace
 
     shutil.rmtree(project_copy / "images" / "host")  # the three example service images are the subject
+    shutil.rmtree(project_copy / "images" / "registry")
 
     from bakery.errors import BuildError
     from bakery.verify.model import CheckResult, VerifyReport
