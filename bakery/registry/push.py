@@ -11,6 +11,7 @@ every layer by its digest) must be the verified build's id, or the host is refus
 
 from __future__ import annotations
 
+import ssl
 import threading
 from pathlib import Path
 
@@ -58,7 +59,8 @@ def remote_digest(local: str, image_name: str, fingerprint: str, ca: Path,
     """The manifest digest the registry holds for the image's immutable tag; None when it has none."""
     url = f"https://{local}/v2/{repository(image_name)}/manifests/{immutable_tag(fingerprint)}"
     try:
-        r = httpx.head(url, headers={"Accept": MANIFEST_TYPES}, verify=str(ca), timeout=timeout)
+        r = httpx.head(url, headers={"Accept": MANIFEST_TYPES}, timeout=timeout,
+                       verify=ssl.create_default_context(cafile=str(ca)))
     except httpx.HTTPError as exc:
         raise EngineError(f"the registry at {local} does not answer: {exc}") from exc
     if r.status_code == 404:

@@ -261,7 +261,7 @@ class SshRuntime:
             self._trusted.add(host.name)
         digest = ref.split("@", 1)[1]
         self.emit("info", {"text": f"{host.name} pulls {spec.image_name} {spec.version} "
-                                   f"by digest {digest[:19]}"})
+                                   f"by digest {digest}"})
         client = self.shipper(host)
         try:
             have: str | None = client.images.pull(ref).id
