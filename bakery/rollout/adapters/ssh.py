@@ -261,7 +261,7 @@ class SshRuntime:
             self._trusted.add(host.name)
         digest = ref.split("@", 1)[1]
         self.emit("info", {"text": f"{host.name} pulls {spec.image_name} {spec.version} "
-                                   f"by digest {digest}"})
+                                   f"by digest {digest[:19]}"})
         client = self.shipper(host)
         try:
             have: str | None = client.images.pull(ref).id
@@ -280,6 +280,8 @@ class SshRuntime:
             self.emit("warn", {"text": "placing on the hosts that answer; left out: "
                                        + ", ".join(sorted(self.down))})
         used = [self.host(n) for n in sorted({h.name for h in placement.values()})]
+        if self.targets.registry is not None:
+            self.registry_ref(spec)  # here, so a registry that fails is not taken for a dead host
         shipped = self._each(used, lambda host, client: self.ship(host, client, spec))
         if missing := sorted({h.name for h in used} - set(shipped)):
             raise EngineError(f"cannot ship {spec.image_name} {spec.version} to {', '.join(missing)}: "
