@@ -10,7 +10,8 @@ registry (`bakery registry up`, hosts pull by digest):
   (a)    blue/green swap 1.0.0 -> 1.1.0          (wrk)
   (b)    canary 1.1.0 -> 1.2.0                   (wrk)
   (c)    rollback 1.2.0 -> 1.1.0                 (wrk)
-  scale  first rollout of 3 vs 30 replicas over the 3 hosts (images already there)
+  scale  first rollout of 3 vs 30 replicas over the 3 hosts (images already there: each host's
+         pull by digest finds it)
   (d)    canary 1.1.0 -> 1.2.0 with h3 killed once the canary holds 10% (httpx, one timestamp
          per request, so failures can be placed against the kill)
 
@@ -169,9 +170,10 @@ def main() -> None:
         with ssh_hosts(client, project_obj, tmp) as hosts:
             port = free_port()
             url = f"http://127.0.0.1:{port}/"
-            env_file(project, "hosts", port, 6, hosts, registry=f"{REGISTRY_NAME}:{free_port()}")
-            env_file(project, "r3", free_port(), 3, hosts)
-            env_file(project, "r30", free_port(), 30, hosts)
+            reg = f"{REGISTRY_NAME}:{free_port()}"  # one registry for every env (one port)
+            env_file(project, "hosts", port, 6, hosts, registry=reg)
+            env_file(project, "r3", free_port(), 3, hosts, registry=reg)
+            env_file(project, "r30", free_port(), 30, hosts, registry=reg)
             bakery(project, "build", "web", "lb")
             set_version(project, "1.1.0")
             bakery(project, "build", "web")
