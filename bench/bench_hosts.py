@@ -2,13 +2,16 @@
 """Rollouts to three SSH hosts under load through the real HAProxy on 127.0.0.1.
 
 Three Docker-in-Docker hosts with sshd (images/host, tests/integration/hosts_support.py), web
-with 2 replicas on each (6), canary steps 10% then 50% with 5 s pauses:
-  ship   web 1.0.0 to the 3 hosts: docker save | ssh docker load (OpenSSH), and the same
-         through the docker SDK's own paramiko transport, for the comparison
+with 2 replicas on each (6), canary steps 10% then 50% with 5 s pauses, images through bakery's
+registry (`bakery registry up`, hosts pull by digest):
+  ship   web 1.0.0 to the 3 hosts, side by side in one run: docker save | ssh docker load
+         (OpenSSH), the same through the docker SDK's own paramiko transport, the registry
+         (push once + 3 pulls by digest), and the registry again (pulls only: already pushed)
   (a)    blue/green swap 1.0.0 -> 1.1.0          (wrk)
   (b)    canary 1.1.0 -> 1.2.0                   (wrk)
   (c)    rollback 1.2.0 -> 1.1.0                 (wrk)
-  scale  first rollout of 3 vs 30 replicas over the 3 hosts (images already there)
+  scale  first rollout of 3 vs 30 replicas over the 3 hosts (images already there: each host's
+         pull by digest finds it)
   (d)    canary 1.1.0 -> 1.2.0 with h3 killed once the canary holds 10% (httpx, one timestamp
          per request, so failures can be placed against the kill)
 
@@ -40,7 +43,8 @@ def targets_text(hosts) -> str:  # noqa: ANN001 - SshHosts
     return hosts.targets_yaml()
 
 
-def env_file(project: Path, env: str, port: int, replicas: int, hosts) -> None:  # noqa: ANN001
+def env_file(project: Path, env: str, port: int, replicas: int, hosts,  # noqa: ANN001
+             registry: str | None = None) -> None:
     text = (project / "rollouts" / "staging" / "web.yaml").read_text()
     text = (text.replace("environment: staging", f"environment: {env}")
             .replace("listen: 127.0.0.1:8080", f"listen: 127.0.0.1:{port}")
@@ -48,12 +52,17 @@ def env_file(project: Path, env: str, port: int, replicas: int, hosts) -> None: 
             .replace("start_timeout: 60s", "start_timeout: 300s"))
     folder = project / "rollouts" / env
     folder.mkdir(exist_ok=True)
-    (folder / "web.yaml").write_text(text + hosts.targets_yaml())
+    (folder / "web.yaml").write_text(text + hosts.targets_yaml(registry=registry))
 
 
 def ship_times(project_obj, hosts) -> dict[str, float]:  # noqa: ANN001
-    """Seconds to get web 1.0.0 onto the 3 hosts, in parallel: OpenSSH, then the SDK's paramiko
-    transport (the image removed from the hosts in between)."""
+    """Seconds to get web 1.0.0 onto the 3 hosts, in parallel, each way in turn (the image
+    removed from the hosts in between): OpenSSH save/load, the SDK's paramiko load, the registry
+    with its push, the registry once the image is there (pulls only)."""
+    from dataclasses import replace
+
+    from bakery.registry import server
+    from bakery.registry.push import repository
     from bakery.rollout.adapters import ssh as ssh_adapter
     from bakery.rollout.ports import FleetSpec
     from bakery.store import builds
@@ -63,22 +72,28 @@ def ship_times(project_obj, hosts) -> dict[str, float]:  # noqa: ANN001
     rec = builds.find(conn, "web", "1.0.0")[0]
     conn.close()
     defn = project_obj.load_rollout("hosts", "web")
+    direct = replace(defn.targets, registry=None)
     spec = FleetSpec(rec.image_id, rec.name, rec.version, rec.fingerprint, "blue", "bench", 1, 8080,
                      1.0, 2.0, 3)
     out = {}
-    for label, openssh in (("docker save | ssh docker load (OpenSSH)", True),
-                           ("docker SDK load over paramiko", False)):
-        runtime = ssh_adapter.SshRuntime(defn.targets, project_obj.state_dir)
+    for label, targets, openssh in (
+            ("docker save | ssh docker load (OpenSSH)", direct, True),
+            ("docker SDK load over paramiko", direct, False),
+            ("registry: push once + 3 pulls by digest", defn.targets, True),
+            ("registry: 3 pulls by digest (already pushed)", defn.targets, True)):
+        runtime = ssh_adapter.SshRuntime(targets, project_obj.state_dir)
         saved = ssh_adapter.have_openssh
         ssh_adapter.have_openssh = lambda openssh=openssh: openssh  # type: ignore[assignment]
         try:
             started = time.monotonic()
-            done = runtime._each(defn.targets.hosts, lambda h, c, rt=runtime: rt.ship(h, c, spec))
+            done = runtime._each(targets.hosts, lambda h, c, rt=runtime: rt.ship(h, c, spec))
             out[label] = time.monotonic() - started
             assert len(done) == 3, runtime.down
         finally:
             ssh_adapter.have_openssh = saved
-        runtime._each(defn.targets.hosts, lambda h, c: c.images.remove(rec.image_id, force=True))
+        runtime._each(targets.hosts, lambda h, c: c.images.remove(rec.image_id, force=True))
+    port = server.running(project_obj.state_dir).port
+    print(f"registry holds {repository('web')} at 127.0.0.1:{port}")
     return out
 
 
@@ -116,7 +131,8 @@ def write_results(rows: list[Row], ships: dict[str, float], scale: dict[int, flo
     lines = ["## Hosts", "",
              "Command: `.venv/bin/python bench/bench_hosts.py` (three Docker-in-Docker hosts with sshd",
              "from images/host on their own network, web with 2 replicas on each, canary steps 10% then",
-             f"50% with 5 s pauses; {verified}). Failed counts non-2xx answers plus connection errors.",
+             "50% with 5 s pauses, images through bakery's registry (TLS, pulled by digest);",
+             f"{verified}). Failed counts non-2xx answers plus connection errors.",
              "", "| scenario | load | requests | failed | load s | change s | note |",
              "|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -124,8 +140,7 @@ def write_results(rows: list[Row], ships: dict[str, float], scale: dict[int, flo
                      f"{r.change_seconds:.1f} | {r.note} |")
     lines += ["", "| shipping web 1.0.0 (≈140 MB) to 3 hosts at once | s |", "|---|---:|"]
     lines += [f"| {k.replace('|', chr(92) + '|')} | {v:.1f} |" for k, v in ships.items()]
-    lines += ["| registry pull by digest | not measured: the registry is not built yet |", "",
-              "| first rollout over 3 hosts (image already there) | s |", "|---|---:|"]
+    lines += ["", "| first rollout over 3 hosts (image already there) | s |", "|---|---:|"]
     lines += [f"| {n} replicas | {s:.1f} |" for n, s in scale.items()]
     if len(scale) == 2:
         a, b = scale.values()
@@ -135,10 +150,12 @@ def write_results(rows: list[Row], ships: dict[str, float], scale: dict[int, flo
 
 
 def main() -> None:
+    from bakery.cli.registry import registry_up
     from bakery.engine.client import engine
     from bakery.engine.scope import PROJECT_LABEL, scope_for
     from bakery.project import Project
-    from tests.integration.hosts_support import ssh_hosts
+    from bakery.registry import server
+    from tests.integration.hosts_support import REGISTRY_NAME, ssh_hosts
 
     client = engine()
     tmp = Path(tempfile.mkdtemp(prefix="bakery-bench-hosts-"))
@@ -153,15 +170,18 @@ def main() -> None:
         with ssh_hosts(client, project_obj, tmp) as hosts:
             port = free_port()
             url = f"http://127.0.0.1:{port}/"
-            env_file(project, "hosts", port, 6, hosts)
-            env_file(project, "r3", free_port(), 3, hosts)
-            env_file(project, "r30", free_port(), 30, hosts)
+            reg = f"{REGISTRY_NAME}:{free_port()}"  # one registry for every env (one port)
+            env_file(project, "hosts", port, 6, hosts, registry=reg)
+            env_file(project, "r3", free_port(), 3, hosts, registry=reg)
+            env_file(project, "r30", free_port(), 30, hosts, registry=reg)
             bakery(project, "build", "web", "lb")
             set_version(project, "1.1.0")
             bakery(project, "build", "web")
             set_version(project, "1.2.0")
             bakery(project, "build", "web")
-            verified = verify_all(project, ["web:1.0.0", "web:1.1.0", "web:1.2.0"])
+            bakery(project, "build", "registry")
+            verified = verify_all(project, ["web:1.0.0", "web:1.1.0", "web:1.2.0", "registry:1.0.0"])
+            registry_up(project_obj)
             bakery(project, "hosts", "check", "hosts")
             ships = ship_times(project_obj, hosts)
             bakery(project, "rollout", "web", "--env", "hosts", "--image", "1.0.0")
@@ -189,6 +209,7 @@ def main() -> None:
             if "--no-write" not in sys.argv:
                 print(write_results(rows, ships, scale, verified, ROOT / "bench" / "RESULTS.md"))
     finally:
+        server.down(project_obj.state_dir, purge=True)
         pid = scope_for(project_obj, "hosts", "web").project_id
         for c in client.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}={pid}"}):
             c.remove(force=True)

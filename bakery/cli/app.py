@@ -35,6 +35,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "keys": ("bakery.cli.evidence", "The project's signing keys (keys init)."),
     "lint": ("bakery.cli.definitions", "Validate every image and rollout definition (exit 2 on a problem)."),
     "patch": ("bakery.cli.patch", "Rebuild images with every package upgrade (nightly)."),
+    "push": ("bakery.cli.registry", "Push a verified image to bakery's registry; print its digest."),
+    "registry": ("bakery.cli.registry", "bakery's registry for hosts: up, status, down (TLS from its CA)."),
     "policy": ("bakery.cli.policy", "Evaluate the project's Rego policies (policy/*.rego)."),
     "reconcile": ("bakery.cli.reconcile", "Converge what runs to the definitions: rollouts, fresh members."),
     "report": ("bakery.cli.report", "Write a rollout's report: timelines, verdicts, plan (HTML + PNG)."),

@@ -20,6 +20,7 @@ from bakery.definitions.yamlsource import Source, join
 HOST_NAME = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
 ADDRESS = r"[A-Za-z0-9]([A-Za-z0-9.-]{0,252})|\[?[0-9a-fA-F:]+\]?"
 LABEL_KEY = r"[a-z][a-z0-9_.-]{0,62}"
+REGISTRY_ADDRESS = r"([A-Za-z0-9][A-Za-z0-9.-]{0,252}|\[[0-9a-fA-F:]+\]):[0-9]{1,5}"
 
 TARGETS_SCHEMA = Obj(
     {
@@ -54,6 +55,19 @@ TARGETS_SCHEMA = Obj(
                        description="a Docker network of this machine the load balancer joins to reach "
                        "the hosts (only when the hosts are containers here, as in bakery's tests)"),
         "swarm": SWARM_SCHEMA,
+        "registry": Obj(
+            {
+                "address": Str(pattern=REGISTRY_ADDRESS,
+                               pattern_hint="HOST:PORT, e.g. deploy.example.com:5443",
+                               description="where the hosts reach the registry bakery runs on this "
+                               "machine (`bakery registry up`): this machine's name or IP as the "
+                               "hosts see it, and the port it listens on; the TLS certificate "
+                               "covers this name"),
+            },
+            required=("address",),
+            description="Ship images through bakery's registry: pushed once, pulled by digest by "
+            "every host (default: `docker save | docker load` over SSH)",
+        ),
     },
     required=("hosts",),
     description="Run the service on these hosts over SSH instead of the local engine",
@@ -75,12 +89,34 @@ class HostSpec:
 
 
 @dataclass(frozen=True)
+class RegistrySpec:
+    """The registry as the hosts reach it: ``host:port`` (also the name its certificate covers)."""
+
+    host: str
+    port: int
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
 class Targets:
     hosts: tuple[HostSpec, ...]
     spread: str = "zone"
     min_free_disk_mib: int = 1024
     network: str | None = None
     swarm: SwarmSpec | None = None  # the hosts form a Swarm (definitions/swarm.py)
+    registry: RegistrySpec | None = None  # None: images go by save/load over SSH
+
+
+def parse_registry_address(address: str) -> tuple[str, int]:
+    """``host:port`` (``[v6]:port``) -> (host, port); ValueError when the port is out of range."""
+    host, _, port = address.rpartition(":")
+    number = int(port)
+    if not 1 <= number <= 65535:
+        raise ValueError(f"port {number} is not in 1..65535")
+    return host.strip("[]"), number
 
 
 def load_targets(data: dict[str, Any] | None, source: Source, project_root: Path | None) -> Targets | None:
@@ -111,5 +147,12 @@ def load_targets(data: dict[str, Any] | None, source: Source, project_root: Path
                 raise source.error(join(at, "key"), f"no key file at {item['key']}")
         hosts.append(HostSpec(item["name"], item["address"], item.get("user", "root"),
                               item.get("port", 22), key, dict(item.get("labels", {}))))
+    registry = None
+    if "registry" in data:
+        try:
+            registry = RegistrySpec(*parse_registry_address(data["registry"]["address"]))
+        except ValueError as exc:
+            raise source.error("targets.registry.address", str(exc)) from None
     return Targets(tuple(hosts), data.get("spread", "zone"), data.get("min_free_disk", 1024),
-                   data.get("network"), load_swarm(data.get("swarm"), source, names))
+                   data.get("network"), load_swarm(data.get("swarm"), source, names),
+                   registry)

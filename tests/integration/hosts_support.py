@@ -22,9 +22,13 @@ import docker
 import paramiko
 
 from bakery.build.docker_builder import build
+from bakery.cli.registry import registry_up
 from bakery.hosts.keys import make_key, public_line
 from bakery.hosts.trust import fingerprint
 from bakery.project import Project
+from bakery.registry import server
+from bakery.registry.server import RegistryStatus
+from tests.integration.rollout_support import mark_verified
 
 HOST_RUN_FLAGS = {
     "cap_add": ["ALL"], "cap_drop": ["SYS_RESOURCE"],
@@ -54,9 +58,13 @@ class SshHosts:
     key: Path  # the run's private key
     state_dir: Path  # where the key lives (a throwaway .bakery/)
 
-    def targets_yaml(self, names: tuple[str, ...] | None = None) -> str:
-        """A ``targets:`` block naming these hosts, for a rollout definition."""
-        lines = ["targets:", f"  network: {self.network}", "  min_free_disk: 100", "  hosts:"]
+    def targets_yaml(self, names: tuple[str, ...] | None = None, registry: str | None = None) -> str:
+        """A ``targets:`` block naming these hosts, for a rollout definition; with ``registry``
+        (HOST:PORT as the hosts reach it) images go through bakery's registry."""
+        lines = ["targets:", f"  network: {self.network}", "  min_free_disk: 100"]
+        if registry:
+            lines += ["  registry:", f"    address: {registry}"]
+        lines += ["  hosts:"]
         for h in self.hosts:
             if names is None or h.name in names:
                 lines += [f"    - name: {h.name}", f"      address: {h.address}", f"      key: {self.key}",
@@ -108,6 +116,21 @@ def host_key_fingerprint(client: docker.DockerClient, container: str) -> str:
 def address_of(client: docker.DockerClient, name: str, network: str) -> str:
     c = client.containers.get(name)
     return c.attrs["NetworkSettings"]["Networks"][network]["IPAddress"]
+
+
+REGISTRY_NAME = "registry.bakery.test"  # the registry's alias on the hosts' network
+
+
+@contextmanager
+def running_registry(project: Project) -> Iterator[RegistryStatus]:
+    """bakery's registry for ``project``, started by bakery's own `registry up` code (its image
+    marked verified: `bakery verify registry` runs in tests/integration/test_registry.py), and
+    removed with its volume afterwards."""
+    mark_verified(project, build(project, project.load_image("registry")).record)
+    try:
+        yield registry_up(project)
+    finally:
+        server.down(project.state_dir, purge=True)
 
 
 @contextmanager

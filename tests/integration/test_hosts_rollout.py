@@ -1,8 +1,10 @@
 """Rollouts to three real SSH hosts (Docker-in-Docker with sshd, images/host): `bakery hosts
-check`, host-key trust, and blue/green, canary and rollback through the real CLI and HAProxy.
+check`, host-key trust, and blue/green, canary and rollback through the real CLI, bakery's real
+registry (TLS from its CA, hosts pull by digest) and HAProxy; one environment without a
+registry ships by `docker save | docker load` instead.
 
-The hosts start once for the module (about 30 s) and are shared; traffic goes only to loopback
-(the load balancer) and to the hosts' addresses.
+The hosts and the registry start once for the module (about 30 s) and are shared; traffic goes
+only to loopback (the load balancer, the registry) and to the hosts' addresses.
 """
 
 from __future__ import annotations
@@ -20,10 +22,20 @@ from bakery.engine import labels
 from bakery.hosts.engine import host_engine
 from bakery.hosts.keys import known_hosts_path
 from bakery.project import Project
-from tests.integration.hosts_support import SshHosts, host_key_fingerprint, ssh_hosts
+from bakery.registry import server
+from bakery.store import builds
+from bakery.store.db import open_store
+from tests.integration.hosts_support import (
+    REGISTRY_NAME,
+    SshHosts,
+    host_key_fingerprint,
+    running_registry,
+    ssh_hosts,
+)
 from tests.integration.rollout_support import (
     Load,
     bakery,
+    free_port,
     lb_stats,
     mark_verified,
     scratch_project,
@@ -33,7 +45,7 @@ from tests.integration.rollout_support import (
 
 pytestmark = pytest.mark.docker
 
-ENVS = ("hosts",)
+ENVS = ("hosts", "direct")  # direct: no registry, images by save/load
 
 
 @pytest.fixture(scope="module")
@@ -43,31 +55,35 @@ def fleet(docker_engine, base_image, tmp_path_factory):
     work = tmp_path_factory.mktemp("hosts")
     with scratch_project(docker_engine, work / "project", ENVS) as project:
         with ssh_hosts(docker_engine, project, work) as hosts:
-            _target(project, "hosts", hosts)
+            _target(project, "hosts", hosts, registry=f"{REGISTRY_NAME}:{free_port()}")
+            _target(project, "direct", hosts, replicas=2, names=("h1", "h2"))
             web_yaml = project.root / "images" / "web" / "image.yaml"
             for version in ("1.0.0", "1.1.0"):
                 web_yaml.write_text(web_yaml.read_text().replace("version: 1.0.0", f"version: {version}"))
                 mark_verified(project, build(project, project.load_image("web")).record)
-            yield project, hosts
+            with running_registry(project):
+                yield project, hosts
 
 
-def _target(project: Project, env: str, hosts: SshHosts, replicas: int = 3) -> None:
+def _target(project: Project, env: str, hosts: SshHosts, replicas: int = 3,
+            names: tuple[str, ...] | None = None, registry: str | None = None) -> None:
     path = project.root / "rollouts" / env / "web.yaml"
     text = path.read_text().replace("replicas: 2", f"replicas: {replicas}")
-    path.write_text(text + hosts.targets_yaml())
+    path.write_text(text + hosts.targets_yaml(names, registry))
 
 
 def containers_on(project: Project, hosts: SshHosts, names: tuple[str, ...] = ("h1", "h2", "h3"),
-                  ) -> dict[str, list[str]]:
-    """Per host, the running web members its engine has: "colour version"."""
+                  env: str = "hosts") -> dict[str, list[str]]:
+    """Per host, the running web members of ``env`` its engine has: "colour version"."""
     out = {}
-    for h in project.load_rollout("hosts", "web").targets.hosts:
+    for h in project.load_rollout(env, "web").targets.hosts:
         if h.name not in names:
             continue
         client = host_engine(h, project.state_dir)
         try:
             out[h.name] = sorted(f"{c.labels[labels.COLOUR]} {c.labels[labels.IMAGE_VERSION]}"
-                                 for c in client.containers.list(filters={"label": labels.COLOUR}))
+                                 for c in client.containers.list(filters={"label": [
+                                     labels.COLOUR, f"{labels.ENV}={env}"]}))
         finally:
             client.close()
     return out
@@ -133,6 +149,23 @@ def test_rollout_canary_and_rollback_across_three_hosts(fleet, docker_engine):
     first = bakery(project, "rollout", "web", "--env", "hosts", "--image", "1.0.0")
     assert first.exit_code == 0, first.output
     assert version_at(project, "hosts") == "1.0.0"
+    # Through the registry: pushed once, every host pulled it by digest and trusts bakery's CA.
+    assert "pushing web 1.0.0 to the registry" in first.output
+    said = " ".join(first.output.split())  # the console wraps long lines
+    assert said.count("pulls web 1.0.0 by digest sha256:") == 3
+    assert "docker save" not in first.output
+    address = project.load_rollout("hosts", "web").targets.registry.address
+    ca = (project.state_dir / "registry" / "ca.crt").read_text()
+    verified = next(r for r in builds_of(project, "web") if r.version == "1.0.0").image_id
+    for h in hosts.hosts:
+        inside = docker_engine.containers.get(h.container)
+        assert inside.exec_run(["cat", f"/etc/docker/certs.d/{address}/ca.crt"]).output.decode() == ca
+        # The host holds the verified image (same id) under the registry's digest, and no tag.
+        found = inside.exec_run(["docker", "image", "inspect", "--format", "{{json .}}", verified])
+        assert found.exit_code == 0, found.output
+        image = json.loads(found.output)
+        assert [d.split("@")[0] for d in image["RepoDigests"]] == [f"{address}/bakery/web"]
+        assert image["RepoTags"] == []
     # Spread: one member on each host, each on a host port HAProxy reaches.
     assert containers_on(project, hosts) == {h.name: ["blue 1.0.0"] for h in hosts.hosts}
     stats = lb_stats(project, "hosts").values()
@@ -163,6 +196,56 @@ def test_rollout_canary_and_rollback_across_three_hosts(fleet, docker_engine):
     assert back.exit_code == 0, back.output
     assert version_at(project, "hosts") == "1.0.0"
     assert load.codes and set(load.codes) == {200}, f"failed: {[c for c in load.codes if c != 200]}"
+
+
+def builds_of(project: Project, name: str) -> list[builds.BuildRecord]:
+    conn = open_store(project)
+    try:
+        return builds.find(conn, name)
+    finally:
+        conn.close()
+
+
+def test_an_image_the_registry_holds_under_another_content_is_refused(fleet, docker_engine):
+    """Web 1.2.0's immutable tag in the registry is made to hold 1.0.0's content (as a tampered
+    registry would): every host pulls it by that digest, its image id is not the verified build's,
+    and the rollout fails before any traffic change."""
+    project, hosts = fleet
+    live = version_at(project, "hosts")
+    web_yaml = project.root / "images" / "web" / "image.yaml"
+    web_yaml.write_text(web_yaml.read_text().replace("version: 1.1.0", "version: 1.2.0"))
+    rec = build(project, project.load_image("web")).record
+    mark_verified(project, rec)
+    port = server.running(project.state_dir).port
+    other = next(r for r in builds_of(project, "web") if r.version == "1.0.0")
+    repo = f"127.0.0.1:{port}/bakery/web"
+    docker_engine.images.get(other.image_id).tag(repo, f"fp-{rec.fingerprint}")
+    try:
+        pushed = list(docker_engine.api.push(repo, f"fp-{rec.fingerprint}", stream=True, decode=True))
+        assert not [e for e in pushed if "error" in e], pushed
+    finally:
+        docker_engine.images.remove(f"{repo}:fp-{rec.fingerprint}", noprune=True)
+    before = {k: (s.weight, s.addr) for k, s in lb_stats(project, "hosts").items()}
+    refused = bakery(project, "rollout", "web", "--env", "hosts", "--image", "1.2.0")
+    assert refused.exit_code == 1, refused.output
+    assert "not the verified build" in refused.output and "refusing that host" in refused.output
+    assert "pushing web 1.2.0" not in refused.output  # the registry had the tag: nothing pushed
+    assert version_at(project, "hosts") == live
+    assert {k: (s.weight, s.addr) for k, s in lb_stats(project, "hosts").items()} == before
+    assert all("1.2.0" not in " ".join(m) for m in containers_on(project, hosts).values())
+
+
+def test_without_a_registry_images_go_by_save_and_load(fleet):
+    """The fallback: env `direct` names no registry, so the image is streamed to h1 and h2 by
+    `docker save | docker load` over SSH (they hold it by digest only, not by bakery's tag)."""
+    project, hosts = fleet
+    done = bakery(project, "rollout", "web", "--env", "direct", "--image", "1.1.0")
+    assert done.exit_code == 0, done.output
+    assert " ".join(done.output.split()).count("(docker save | docker load over SSH)") == 2
+    assert "by digest" not in done.output
+    assert version_at(project, "direct") == "1.1.0"
+    assert containers_on(project, hosts, ("h1", "h2"), env="direct") == {
+        "h1": ["blue 1.1.0"], "h2": ["blue 1.1.0"]}
 
 
 def test_a_host_killed_mid_canary_aborts_to_blue_on_the_hosts_that_answer(fleet, docker_engine):

@@ -22,6 +22,6 @@ def test_bracketed_user_input_is_printed_literally(project_copy: Path) -> None:
 def test_unknown_image_on_the_command_line_is_a_usage_error(project_copy: Path) -> None:
     result = CliRunner().invoke(main, ["--project", str(project_copy), "build", "nope"])
     assert result.exit_code == 2
-    assert ("no image definition named 'nope' (known: aptcache, host, lb, pyapp, web, web-bad, "
-            "worker)") in result.output
+    assert ("no image definition named 'nope' (known: aptcache, host, lb, pyapp, registry, web, "
+            "web-bad, worker)") in result.output
     assert not (project_copy / ".bakery").exists()

@@ -67,7 +67,7 @@ def test_run_lints_builds_verifies_and_collects_every_failure(project_copy, monk
     import shutil
     from types import SimpleNamespace
 
-    for other in ("host", "aptcache", "pyapp", "worker"):  # web, web-bad and lb are the subject
+    for other in ("host", "aptcache", "pyapp", "worker", "registry"):  # web, web-bad and lb are the subject
         shutil.rmtree(project_copy / "images" / other)
 
     from bakery.errors import BuildError

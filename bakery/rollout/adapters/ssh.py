@@ -3,9 +3,11 @@ a host port bakery picks; the load balancer (still on this machine) points its s
 host:port.
 
 Engine calls go through the docker SDK over SSH with bakery's key and known_hosts
-(``bakery/hosts/engine.py``). Images are shipped by streaming ``docker save`` from the local
-engine into ``docker load`` on each host that lacks them, and the id the host then has must be
-the verified build's (an image id is the digest of its content): otherwise the host is refused.
+(``bakery/hosts/engine.py``). Images reach the hosts through bakery's registry when
+``targets.registry`` names one: pushed once (when the registry lacks it), pulled by every host
+by digest. Without a registry, ``docker save`` from the local engine is streamed into ``docker
+load`` on each host that lacks the image. Either way the id the host then has must be the
+verified build's (an image id is the digest of its content): otherwise the host is refused.
 
 A host that does not answer is left out and reported (``down``), never waited for: fleets are
 read from the hosts that answer, and a new fleet is placed on them.
@@ -34,6 +36,8 @@ from bakery.hosts.engine import host_engine
 from bakery.hosts.placement import place
 from bakery.hosts.ship import have_openssh, stream_load
 from bakery.model.fleet import Fleet, Member
+from bakery.registry.push import check_pulled, ensure_pushed
+from bakery.registry.trust import trust_on
 from bakery.rollout.adapters.local import engine_healthcheck, fleets_from_containers
 from bakery.rollout.ports import FleetSpec, Sink, quiet
 
@@ -83,6 +87,8 @@ class SshRuntime:
         self._addresses: dict[str, str] = {}
         self.down: dict[str, str] = {}  # host name -> why it does not answer
         self._lock = threading.Lock()
+        self._pushed: dict[str, str] = {}  # image id -> the digest reference hosts pull
+        self._trusted: set[str] = set()  # hosts given the registry's CA during this command
 
     # -- hosts ------------------------------------------------------------------------
     @property
@@ -150,6 +156,8 @@ class SshRuntime:
             except HOST_FAILURES as exc:
                 if isinstance(exc, docker.errors.APIError) and exc.response is not None:
                     raise  # the engine answered: a real error, not a dead host
+                if isinstance(exc, RolloutError):
+                    raise  # a host refused (e.g. not the verified image): it answers, the run stops
                 self._mark_down(host, exc)
                 return host.name, None
 
@@ -207,8 +215,12 @@ class SshRuntime:
         return True
 
     def ship(self, host: HostSpec, client: docker.DockerClient, spec: FleetSpec) -> None:
-        """``docker save`` here | ``docker load`` there, unless the host has the image already;
-        then the host's image id must be the verified build's."""
+        """Through the registry when one is configured, else ``docker save`` here | ``docker
+        load`` there (unless the host has the image already); then the host's image id must be
+        the verified build's."""
+        if self.targets.registry is not None:
+            self.pull(host, spec)
+            return
         tag = fingerprint_tag(spec.image_name, spec.fingerprint)
         try:
             have = client.images.get(tag).id
@@ -224,6 +236,43 @@ class SshRuntime:
             raise RolloutError(f"{host.name}: {tag} there is {have[:19]}, not the verified build "
                                f"{spec.image_id[:19]}; refusing that host")
 
+    def registry_ref(self, spec: FleetSpec) -> str:
+        """The verified image in the registry (pushed when it lacks it), as ``repo@sha256:...``;
+        once per image for this command, however many hosts pull it."""
+        assert self.targets.registry is not None
+        with self._lock:
+            if spec.image_id in self._pushed:
+                return self._pushed[spec.image_id]
+        ref = ensure_pushed(self.state_dir, self.targets.registry, spec.image_name, spec.fingerprint,
+                            spec.image_id, self._local, on_push=lambda: self.emit("info", {
+                                "text": f"pushing {spec.image_name} {spec.version} to the registry at "
+                                        f"{self.targets.registry.address}"}))
+        with self._lock:
+            self._pushed[spec.image_id] = ref
+        return ref
+
+    def pull(self, host: HostSpec, spec: FleetSpec) -> None:
+        """The host trusts the registry's CA, pulls by digest (never a tag), and must then hold
+        exactly the verified image; otherwise it is refused before any member starts."""
+        assert self.targets.registry is not None
+        ref = self.registry_ref(spec)
+        if host.name not in self._trusted:
+            trust_on(host, self.state_dir, self.targets.registry)
+            self._trusted.add(host.name)
+        digest = ref.split("@", 1)[1]
+        self.emit("info", {"text": f"{host.name} pulls {spec.image_name} {spec.version} "
+                                   f"by digest {digest[:19]}"})
+        client = self.shipper(host)
+        try:
+            have: str | None = client.images.pull(ref).id
+        except docker.errors.ImageNotFound:
+            have = None
+        except docker.errors.APIError as exc:
+            if exc.response is not None:  # the engine answered: the pull itself failed
+                raise RolloutError(f"{host.name}: cannot pull {ref}: {exc.explanation or exc}") from exc
+            raise
+        check_pulled(host.name, ref, have, spec.image_id)
+
     def start_fleet(self, scope: Scope, spec: FleetSpec) -> Fleet:
         hosts = self.answering()
         placement = place(hosts, spec.replicas, self.targets.spread, frozenset(self.down))
@@ -231,6 +280,8 @@ class SshRuntime:
             self.emit("warn", {"text": "placing on the hosts that answer; left out: "
                                        + ", ".join(sorted(self.down))})
         used = [self.host(n) for n in sorted({h.name for h in placement.values()})]
+        if self.targets.registry is not None:
+            self.registry_ref(spec)  # here, so a registry that fails is not taken for a dead host
         shipped = self._each(used, lambda host, client: self.ship(host, client, spec))
         if missing := sorted({h.name for h in used} - set(shipped)):
             raise EngineError(f"cannot ship {spec.image_name} {spec.version} to {', '.join(missing)}: "
