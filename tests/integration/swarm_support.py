@@ -26,9 +26,10 @@ class SwarmCluster:
     hosts: SshHosts
     manager: str  # the manager's host name (h1)
 
-    def targets_yaml(self) -> str:
-        """A ``targets:`` block naming the three nodes and the manager, for a rollout definition."""
-        return self.hosts.targets_yaml() + f"  swarm:\n    manager: {self.manager}\n"
+    def targets_yaml(self, registry: str | None = None) -> str:
+        """A ``targets:`` block naming the three nodes and the manager, for a rollout definition;
+        with ``registry`` (HOST:PORT as the nodes reach it) images go through bakery's registry."""
+        return self.hosts.targets_yaml(registry=registry) + f"  swarm:\n    manager: {self.manager}\n"
 
     def container(self, name: str) -> str:
         return next(h.container for h in self.hosts.hosts if h.name == name)

@@ -24,9 +24,11 @@ from bakery.engine import labels
 from bakery.engine.scope import scope_for
 from bakery.project import Project
 from bakery.rollout.adapters.swarm import SwarmRuntime
+from tests.integration.hosts_support import REGISTRY_NAME, running_registry
 from tests.integration.rollout_support import (
     Load,
     bakery,
+    free_port,
     lb_stats,
     mark_verified,
     scratch_project,
@@ -53,14 +55,16 @@ def cluster(docker_engine, base_image, tmp_path_factory):
                 swarm_cluster(docker_engine, project, work) as swarm:
             path = project.root / "rollouts" / ENV / "web.yaml"
             text = path.read_text().replace("replicas: 2", "replicas: 3")
-            path.write_text(text + "secrets: [API_TOKEN]\n" + swarm.targets_yaml())
+            registry = f"{REGISTRY_NAME}:{free_port()}"
+            path.write_text(text + "secrets: [API_TOKEN]\n" + swarm.targets_yaml(registry=registry))
             web_yaml = project.root / "images" / "web" / "image.yaml"
             for version in ("1.0.0", "1.1.0"):
                 web_yaml.write_text(web_yaml.read_text().replace("version: 1.0.0", f"version: {version}"))
                 mark_verified(project, build(project, project.load_image("web")).record)
             mark_verified(project, build(project, project.load_image("web-bad")).record)
             assert bakery(project, "hosts", "check", ENV).exit_code == 0  # first contact, as a user would
-            yield project, swarm
+            with running_registry(project):
+                yield project, swarm
     finally:
         if saved is None:
             os.environ.pop("BAKERY_SECRET_API_TOKEN", None)
@@ -126,6 +130,11 @@ def test_first_rollout_spreads_tasks_and_delivers_secrets_only_as_files(cluster)
     assert services(project) == {f"web-{ENV}-blue": "blue 1.0.0"}
     rt, fleets = live_fleet(project)
     (blue,) = fleets
+    # Created from the registry by digest (every node pulled it and had its image id checked).
+    (service,) = rt.services(scope_for(project, ENV, "web"))
+    image = service["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
+    address = project.load_rollout(ENV, "web").targets.registry.address
+    assert image.startswith(f"{address}/bakery/web@sha256:"), image
     # One task per node (spread by the zone label), each on its own host-mode port HAProxy reaches.
     assert sorted(m.name.split("/")[0] for m in blue.members) == ["h1", "h2", "h3"]
     assert lb_addresses(project, "blue") == {f"{m.ip}:{m.port}" for m in blue.members}

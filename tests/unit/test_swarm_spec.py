@@ -48,6 +48,8 @@ def test_names_are_per_colour_and_secrets_per_rollout():
 
 def test_the_image_is_referenced_by_the_verified_id():
     assert sw.image_reference(SPEC) == SPEC.image_id
+    ref = "10.0.0.1:5443/bakery/web@sha256:" + "a" * 64
+    assert sw.image_reference(SPEC, ref) == ref
 
 
 def test_task_template_mounts_secrets_as_files_and_spreads_by_label():

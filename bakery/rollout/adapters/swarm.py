@@ -155,9 +155,9 @@ class SwarmRuntime:
             self._api(f"label node {nodes[node_id].hostname}", update)
 
     def ship_all(self, nodes: dict[str, sw.Node], spec: FleetSpec) -> None:
-        """The verified image onto every node that can take tasks (save/load over SSH, as for
-        hosts; a node that has it already is only checked). Needed while images are referenced
-        by id; with a registry (``swarm_spec.image_reference``) the nodes pull instead."""
+        """The verified image onto every node that can take tasks, the SSH runtime's way: pulled
+        by digest from bakery's registry (image id checked) when ``targets.registry`` names one,
+        else save/load over SSH (a node that has it already is only checked)."""
         hosts, unknown = [], []
         for n in nodes.values():
             if n.state != "ready" or n.availability != "active":
@@ -208,7 +208,8 @@ class SwarmRuntime:
         self.label_nodes(nodes)
         self.ship_all(nodes, spec)
         secrets = self.make_secrets(scope, spec)
-        template = sw.task_template(scope, spec, secrets, self.targets.spread)
+        registry_ref = self.hosts.registry_ref(spec) if self.targets.registry is not None else None
+        template = sw.task_template(scope, spec, secrets, self.targets.spread, registry_ref)
         self._api(f"create service {name}", lambda api: api.create_service(
             template, name=name, labels=sw.fleet_labels(scope, spec),
             mode=ServiceMode("replicated", replicas=spec.replicas), endpoint_spec=sw.endpoint(spec.port)))

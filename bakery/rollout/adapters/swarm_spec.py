@@ -9,10 +9,12 @@ Why these choices (measured on the test cluster, see docs in README "On a Swarm"
   port of its own from the node's ephemeral range, reported in the task's
   ``Status.PortStatus``. Two tasks of one service on one node (after a drain) never collide, and
   HAProxy's slot points at node:that port.
-- **The image by id** (``image_reference``): an id is the digest of the image's content, so a
-  service can only ever run the verified build, and Swarm's agent skips its pull for an id
-  (for a tag that exists only on the node it first tries Docker Hub, fails, logs an error and
-  then runs the local image; with a network it could pull someone else's image of that name).
+- **The image by digest or id, never a tag** (``image_reference``): with ``targets.registry``
+  the service names the registry's ``NAME@sha256:...`` (every node pulled it and had its image id
+  checked before the service exists); without one, the image id, shipped by save/load: an id is
+  the digest of the image's content, and Swarm's agent skips its pull for an id (for a tag that
+  exists only on the node it first tries Docker Hub, fails, logs an error and then runs the
+  local image; with a network it could pull someone else's image of that name).
 - **Members per slot.** A replicated service's tasks carry slots 1..replicas and a replacement
   task keeps its slot, which is the balancer slot bakery gives it. Every slot is a member even
   when no task runs for it (``missing``), so a fleet read back always covers 1..replicas: a
@@ -53,11 +55,12 @@ def secret_name(scope: Scope, rollout_id: str, name: str) -> str:
     return f"{scope.service}-{scope.env}-{rollout_id[-8:]}-{name}"[:64]
 
 
-def image_reference(spec: FleetSpec) -> str:
-    """THE one place that says which image reference a service is created from: today the
-    verified build's id, shipped to every node by save/load. With a registry, return its
-    ``name@sha256:...`` digest reference here instead (the agent then pulls it once per node)."""
-    return spec.image_id
+def image_reference(spec: FleetSpec, registry_ref: str | None = None) -> str:
+    """THE one place that says which image reference a service is created from: with a
+    registry, its ``host:port/bakery/NAME@sha256:...`` digest reference (every node has pulled
+    it by digest and had its image id checked before the service exists); without one, the
+    verified build's id, shipped to every node by save/load. Never a mutable tag."""
+    return registry_ref or spec.image_id
 
 
 def fleet_labels(scope: Scope, spec: FleetSpec) -> dict[str, str]:
@@ -95,14 +98,15 @@ def placement(spread_label: str) -> Placement:
     return Placement(preferences=[("spread", f"node.labels.{spread_label}")])
 
 
-def task_template(scope: Scope, spec: FleetSpec, secrets: dict[str, str], spread_label: str) -> TaskTemplate:
+def task_template(scope: Scope, spec: FleetSpec, secrets: dict[str, str], spread_label: str,
+                  registry_ref: str | None = None) -> TaskTemplate:
     """``secrets``: the definition's secret name -> the Swarm secret's id. Each is a file
     ``/run/secrets/<name>``; nothing goes into the environment."""
     refs = [SecretReference(secret_id, secret_name(scope, spec.rollout_id, name), filename=name, uid="0",
                             gid="0", mode=0o444)
             for name, secret_id in sorted(secrets.items())]
-    container = ContainerSpec(image_reference(spec), labels=fleet_labels(scope, spec), secrets=refs or None,
-                              healthcheck=health(spec))
+    container = ContainerSpec(image_reference(spec, registry_ref), labels=fleet_labels(scope, spec),
+                              secrets=refs or None, healthcheck=health(spec))
     return TaskTemplate(container, restart_policy=RestartPolicy(condition="any", delay=1_000_000_000),
                         placement=placement(spread_label))
 
