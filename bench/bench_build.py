@@ -48,16 +48,22 @@ COMMAND = ".venv/bin/python bench/bench_build.py --write"
 
 def fresh_base(run_id: str, who: str) -> str:
     """A new base ref (bench<id><who>:bookworm) with the real base's layers and a new image id."""
-    ref = f"bench{run_id}{who}:bookworm"
-    dockerfile = f"FROM {local_tag('debian:bookworm')}\nLABEL io.bakery.bench={run_id}-{who}\n"
+    return fresh_base_tag(f"bench{run_id}{who}")
+
+
+def fresh_base_tag(tag: str) -> str:
+    """A new base ref (TAG:bookworm) with the real base's layers and a new image id: no layer
+    cache built on the real base applies to it."""
+    ref = f"{tag}:bookworm"
+    dockerfile = f"FROM {local_tag('debian:bookworm')}\nLABEL io.bakery.bench={tag}\n"
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
         info = tarfile.TarInfo("Dockerfile")
         info.size = len(dockerfile)
         tar.addfile(info, io.BytesIO(dockerfile.encode()))
     buf.seek(0)
-    repository, _, tag = local_tag(ref).rpartition(":")
-    engine().images.build(fileobj=buf, custom_context=True, tag=f"{repository}:{tag}", rm=True)
+    repository, _, version = local_tag(ref).rpartition(":")
+    engine().images.build(fileobj=buf, custom_context=True, tag=f"{repository}:{version}", rm=True)
     return ref
 
 

@@ -19,7 +19,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,10 +27,11 @@ import docker
 import httpx
 from bench_rollout import BAKERY, Generator, bakery, free_port, set_version
 from results import write_section
+from scratch import remove_project, scratch_project  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the test helpers (tests/)
 
-from bakery.engine.scope import PROJECT_LABEL, scope_for
+from bakery.engine.scope import scope_for
 from bakery.project import Project
 from tests.integration.rollout_support import run_killed_at
 
@@ -75,12 +75,7 @@ def under_load(url: str, scenario: str, action, project: Path, settle: float = 2
 
 def main() -> None:
     client = docker.from_env()
-    tmp = Path(tempfile.mkdtemp(prefix="bakery-bench-faults-"))
-    project = tmp / "project"
-    project.mkdir()
-    for folder in ("images", "rollouts"):
-        shutil.copytree(ROOT / folder, project / folder)
-    shutil.rmtree(project / "rollouts" / "production")
+    tmp, project = scratch_project("bakery-bench-faults-", drop_production=True)
     port = free_port()
     staging = project / "rollouts" / "staging" / "web.yaml"
     staging.write_text(staging.read_text().replace("listen: 127.0.0.1:8080", f"listen: 127.0.0.1:{port}")
@@ -200,11 +195,7 @@ def main() -> None:
             print(write_results(rows, ROOT / "bench" / "RESULTS.md"))
     finally:
         pid = scope.project_id
-        for c in client.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}={pid}"}):
-            c.remove(force=True)
-        for net in client.networks.list(filters={"label": f"{PROJECT_LABEL}={pid}"}):
-            net.remove()
-        shutil.rmtree(tmp, ignore_errors=True)
+        remove_project(client, pid, tmp)
 
 
 def write_results(rows: list[Row], path: Path) -> str:

@@ -28,12 +28,12 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import docker
 from results import write_section
+from scratch import scratch_project  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BAKERY = str(Path(sys.executable).parent / "bakery")
@@ -305,11 +305,7 @@ def main() -> None:
     if "--sizes" in sys.argv:
         sizes = [int(x) for x in sys.argv[sys.argv.index("--sizes") + 1].split(",")]
     client = docker.from_env(timeout=300)
-    tmp = Path(tempfile.mkdtemp(prefix="bakery-bench-fleet-"))
-    project = tmp / "project"
-    project.mkdir()
-    for folder in ("images", "rollouts"):
-        shutil.copytree(ROOT / folder, project / folder)
+    tmp, project = scratch_project("bakery-bench-fleet-")
     os.environ["BAKERY_PROJECT"] = str(project)
     sys.path.insert(0, str(ROOT))
     loads = {"start": load_average()}

@@ -24,10 +24,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -37,6 +35,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_rollout import BAKERY, Generator, Row, bakery, free_port, set_version, verify_all, with_wrk  # noqa: E402
 from results import write_section  # noqa: E402
+from scratch import remove_project, scratch_project  # noqa: E402
 
 
 def targets_text(hosts) -> str:  # noqa: ANN001 - SshHosts
@@ -102,7 +101,7 @@ def killed_canary(url: str, project: Path, env: str, container) -> Row:  # noqa:
     marks: list[tuple[float, dict]] = []
     killed_at = 0.0
     with Generator(url) as gen:
-        time.sleep(2)
+        time.sleep(5)  # steady traffic before and after the change: at least 10,000 requests in all
         started = time.monotonic()
         proc = subprocess.Popen([BAKERY, "--project", str(project), "rollout", "web", "--env", env,
                                  "--image", "1.2.0", "--canary", "--json"],
@@ -116,7 +115,7 @@ def killed_canary(url: str, project: Path, env: str, container) -> Row:  # noqa:
                     killed_at = time.time()
         proc.wait()
         change_seconds = time.monotonic() - started
-        time.sleep(2)
+        time.sleep(8)
     failures = [(t, c) for t, c in gen.samples if not 200 <= c < 300]
     before = [f for f in failures if f[0] < killed_at]
     return Row("(d) canary 1.1.0 -> 1.2.0, h3 killed at 10%", "httpx x4 threads", len(gen.samples),
@@ -152,17 +151,13 @@ def write_results(rows: list[Row], ships: dict[str, float], scale: dict[int, flo
 def main() -> None:
     from bakery.cli.registry import registry_up
     from bakery.engine.client import engine
-    from bakery.engine.scope import PROJECT_LABEL, scope_for
+    from bakery.engine.scope import scope_for
     from bakery.project import Project
     from bakery.registry import server
     from tests.integration.hosts_support import REGISTRY_NAME, ssh_hosts
 
     client = engine()
-    tmp = Path(tempfile.mkdtemp(prefix="bakery-bench-hosts-"))
-    project = tmp / "project"
-    project.mkdir()
-    for folder in ("images", "rollouts"):
-        shutil.copytree(ROOT / folder, project / folder)
+    tmp, project = scratch_project("bakery-bench-hosts-")
     os.environ["BAKERY_PROJECT"] = str(project)
     project_obj = Project(project)
     rows: list[Row] = []
@@ -192,7 +187,7 @@ def main() -> None:
                               project, 2, 25)
             row.scenario, row.note = "(b) canary 1.1.0 -> 1.2.0 (10%, 50%, 100%)", "both analyses pass"
             rows.append(row)
-            row, _ = with_wrk(url, ["rollback", "web", "--env", "hosts"], project, 2, 8)
+            row, _ = with_wrk(url, ["rollback", "web", "--env", "hosts"], project, 2, 15)
             row.scenario, row.note = "(c) rollback 1.2.0 -> 1.1.0", "previous fleet kept running"
             rows.append(row)
             scale = {}
@@ -211,11 +206,7 @@ def main() -> None:
     finally:
         server.down(project_obj.state_dir, purge=True)
         pid = scope_for(project_obj, "hosts", "web").project_id
-        for c in client.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}={pid}"}):
-            c.remove(force=True)
-        for net in client.networks.list(filters={"label": f"{PROJECT_LABEL}={pid}"}):
-            net.remove()
-        shutil.rmtree(tmp, ignore_errors=True)
+        remove_project(client, pid, tmp)
 
 
 def _remove_env(project_obj, env: str) -> None:  # noqa: ANN001

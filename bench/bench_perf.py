@@ -24,7 +24,6 @@ running (it is meant to be). Ratios are bakery / other; read them as ratios, not
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import re
@@ -43,6 +42,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
+from bench_build import fresh_base_tag  # noqa: E402
 from results import write_section  # noqa: E402
 
 from bakery.build import docker_builder as dockerb  # noqa: E402
@@ -76,21 +76,6 @@ def timed(cmd: list[str], env: dict[str, str] | None = None, stdin: str | None =
         raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stdout[-3000:]}\n"
                          f"{proc.stderr[-3000:]}")
     return seconds, proc.stdout + proc.stderr
-
-
-def fresh_base(tag: str) -> str:
-    """A new base ref with the real base's layers and a new image id (no layer cache applies)."""
-    ref = f"{tag}:bookworm"
-    dockerfile = f"FROM {local_tag('debian:bookworm')}\nLABEL io.bakery.bench={tag}\n"
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        info = tarfile.TarInfo("Dockerfile")
-        info.size = len(dockerfile)
-        tar.addfile(info, io.BytesIO(dockerfile.encode()))
-    buf.seek(0)
-    repository, _, version = local_tag(ref).rpartition(":")
-    engine().images.build(fileobj=buf, custom_context=True, tag=f"{repository}:{version}", rm=True)
-    return ref
 
 
 class Made:
@@ -167,7 +152,7 @@ def bench_build(tmp: Path, rounds: int, made: Made, rows: list[tuple[str, ...]]
     built: Project | None = None
     for r in range(rounds):
         run = uuid.uuid4().hex[:6]
-        bases = {who: fresh_base(f"bench{run}{who}") for who in ("b", "d", "s", "o", "t")}
+        bases = {who: fresh_base_tag(f"bench{run}{who}") for who in ("b", "d", "s", "o", "t")}
         made.refs += [local_tag(ref) for ref in bases.values()]
         # four images, cold: bakery build --all with the cache pruned first
         proj_b, _ = make_project(tmp / f"b{run}", f"b{run}", bases["b"], made)
@@ -214,7 +199,7 @@ def bench_patch(tmp: Path, rounds: int, made: Made, rows: list[tuple[str, ...]],
     """bakery patch --all on a project whose four images are built, vs four Packer rebuilds."""
     if project is None:
         run = uuid.uuid4().hex[:6]
-        base = fresh_base(f"bench{run}p")
+        base = fresh_base_tag(f"bench{run}p")
         made.refs.append(local_tag(base))
         project, _ = make_project(tmp / f"p{run}", f"p{run}", base, made)
         timed([BAKERY, "build", "--all"], env_for(project))

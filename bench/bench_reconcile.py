@@ -19,12 +19,12 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from bench_rollout import bakery, free_port, parse_wrk
 from results import write_section
+from scratch import remove_project, scratch_project  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
@@ -40,12 +40,7 @@ def timed(project: Path, *args: str) -> tuple[subprocess.CompletedProcess, float
 def main() -> None:
     import docker
 
-    tmp = Path(tempfile.mkdtemp(prefix="bakery-bench-reconcile-"))
-    project = tmp / "project"
-    project.mkdir()
-    for folder in ("images", "rollouts"):
-        shutil.copytree(ROOT / folder, project / folder)
-    shutil.rmtree(project / "rollouts" / "production")
+    tmp, project = scratch_project("bakery-bench-reconcile-", drop_production=True)
     port = free_port()
     staging = project / "rollouts" / "staging" / "web.yaml"
     staging.write_text(staging.read_text().replace("listen: 127.0.0.1:8080", f"listen: 127.0.0.1:{port}"))
@@ -53,7 +48,7 @@ def main() -> None:
     os.environ["BAKERY_PROJECT"] = str(project)
     client = docker.from_env()
     sys.path.insert(0, str(ROOT))
-    from bakery.engine.scope import PROJECT_LABEL, scope_for
+    from bakery.engine.scope import scope_for
     from bakery.project import Project
 
     scope = scope_for(Project(project), "staging", "web")
@@ -109,11 +104,7 @@ def main() -> None:
         if failed or requests < 10_000 or not nothing or clean.returncode != 0:
             raise SystemExit("the reconcile benchmark did not meet its bar (see above)")
     finally:
-        for c in client.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}={scope.project_id}"}):
-            c.remove(force=True)
-        for net in client.networks.list(filters={"label": f"{PROJECT_LABEL}={scope.project_id}"}):
-            net.remove()
-        shutil.rmtree(tmp, ignore_errors=True)
+        remove_project(client, scope.project_id, tmp)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from pathlib import Path
 
 import httpx
 from results import write_section
+from scratch import remove_project, scratch_project  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BAKERY = str(Path(sys.executable).parent / "bakery")
@@ -179,11 +179,7 @@ def write_results(rows: list[Row], verified: str, path: Path) -> str:
 def main() -> None:
     import docker
 
-    tmp = Path(tempfile.mkdtemp(prefix="bakery-bench-rollout-"))
-    project = tmp / "project"
-    project.mkdir()
-    for folder in ("images", "rollouts"):
-        shutil.copytree(ROOT / folder, project / folder)
+    tmp, project = scratch_project("bakery-bench-rollout-")
     port = free_port()
     staging = project / "rollouts" / "staging" / "web.yaml"
     staging.write_text(staging.read_text().replace("listen: 127.0.0.1:8080", f"listen: 127.0.0.1:{port}"))
@@ -225,15 +221,11 @@ def main() -> None:
     finally:
         client = docker.from_env()
         sys.path.insert(0, str(ROOT))
-        from bakery.engine.scope import PROJECT_LABEL, scope_for
+        from bakery.engine.scope import scope_for
         from bakery.project import Project
 
         pid = scope_for(Project(project), "staging", "web").project_id
-        for c in client.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}={pid}"}):
-            c.remove(force=True)
-        for net in client.networks.list(filters={"label": f"{PROJECT_LABEL}={pid}"}):
-            net.remove()
-        shutil.rmtree(tmp, ignore_errors=True)
+        remove_project(client, pid, tmp)
 
 
 if __name__ == "__main__":

@@ -24,10 +24,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -47,6 +45,7 @@ from bench_rollout import (  # noqa: E402
     with_wrk,
 )
 from results import write_section  # noqa: E402
+from scratch import remove_project, scratch_project  # noqa: E402
 
 ENV = "swarm"
 ANCHOR = "bench-anchor"
@@ -224,16 +223,12 @@ def write_results(rows: list[Row], shipped: float, anchor_times: tuple[float, fl
 
 def main() -> None:
     from bakery.engine.client import engine
-    from bakery.engine.scope import PROJECT_LABEL, scope_for
+    from bakery.engine.scope import scope_for
     from bakery.project import Project
     from tests.integration.swarm_support import swarm_cluster
 
     client = engine()
-    tmp = Path(tempfile.mkdtemp(prefix="bakery-bench-swarm-"))
-    project = tmp / "project"
-    project.mkdir()
-    for folder in ("images", "rollouts"):
-        shutil.copytree(ROOT / folder, project / folder)
+    tmp, project = scratch_project("bakery-bench-swarm-")
     os.environ["BAKERY_PROJECT"] = str(project)
     os.environ["BAKERY_SECRET_API_TOKEN"] = "bench-secret-value"
     project_obj = Project(project)
@@ -270,11 +265,7 @@ def main() -> None:
                 print(write_results(rows, shipped, anchor_times, verified, ROOT / "bench" / "RESULTS.md"))
     finally:
         pid = scope_for(project_obj, ENV, "web").project_id
-        for c in client.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}={pid}"}):
-            c.remove(force=True)
-        for net in client.networks.list(filters={"label": f"{PROJECT_LABEL}={pid}"}):
-            net.remove()
-        shutil.rmtree(tmp, ignore_errors=True)
+        remove_project(client, pid, tmp)
 
 
 if __name__ == "__main__":
