@@ -22,8 +22,10 @@ import pytest
 from bakery.build.docker_builder import build
 from bakery.engine import labels
 from bakery.engine.scope import PROJECT_LABEL, scope_for
+from bakery.errors import EngineError
 from bakery.rollout.adapters import secret_paths
 from bakery.rollout.adapters.local import LocalRuntime
+from bakery.rollout.ports import FleetSpec
 from bakery.store import builds, locks, verifications
 from bakery.store.db import connect
 from bakery.verify.runner import verify
@@ -338,3 +340,19 @@ def test_secrets_are_files_in_every_member_never_in_what_inspect_shows(rp, docke
     assert (host_dir / "API_TOKEN").is_file()
     runtime.remove_fleet(standby)
     assert not host_dir.exists()
+
+
+def test_secret_files_of_a_fleet_that_failed_to_start_go_with_its_unwind(rp, docker_engine):
+    """No network for this scope, so every member fails to start; removing what was created (as
+    the driver's unwind does) takes the fleet's secret files too."""
+    project, recs = rp
+    scope, rec, rid = scope_for(project, "nonet", "web"), recs["web-1.0.0"], "20260101000000abcdef"
+    spec = FleetSpec(rec.image_id, rec.name, rec.version, rec.fingerprint, "blue", rid, 1, 8080, 0.5, 2.0, 2,
+                     {"API_TOKEN": "s3cr3t"}, health_path="/healthz")
+    runtime = LocalRuntime(docker_engine)
+    folder = Path(secret_paths.rollout_dir(secret_paths.HOST_ROOT, scope.slug, rid))
+    with pytest.raises(EngineError, match="cannot start blue container 1"):
+        runtime.start_fleet(scope, spec)
+    for fleet in runtime.list_fleets(scope):
+        runtime.remove_fleet(fleet)
+    assert not folder.exists() and not folder.parent.exists()

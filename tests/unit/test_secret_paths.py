@@ -64,15 +64,17 @@ def test_the_host_script_takes_the_value_on_stdin_only(tmp_path):
 
 
 def test_local_files_written_private_and_removed_with_their_fleet_only(tmp_path):
-    root = str(tmp_path)
+    root = str(tmp_path / "run" / "bakery")
     mine, other = sp.rollout_dir(root, "p-env-web", "rid1"), sp.rollout_dir(root, "p-env-web", "rid2")
     secret_files.write_local(mine, VALUES)
     secret_files.write_local(mine, {**VALUES, "API_TOKEN": "rotated"})
     secret_files.write_local(other, VALUES)
-    f = tmp_path / "p-env-web" / "rid1" / "API_TOKEN"
+    base = tmp_path / "run" / "bakery"
+    f = base / "p-env-web" / "rid1" / "API_TOKEN"
     assert f.read_text() == "rotated" and stat.S_IMODE(f.stat().st_mode) == 0o444
-    assert stat.S_IMODE(f.parent.stat().st_mode) == 0o700
+    for folder in (f.parent, f.parent.parent, base, base.parent):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     secret_files.remove_local(root, "rid1")
-    assert not f.parent.exists() and (tmp_path / "p-env-web" / "rid2" / "DB_PASSWORD").is_file()
+    assert not f.parent.exists() and (base / "p-env-web" / "rid2" / "DB_PASSWORD").is_file()
     secret_files.remove_local(root, "rid2")
-    assert not (tmp_path / "p-env-web").exists()
+    assert not (base / "p-env-web").exists() and base.is_dir()

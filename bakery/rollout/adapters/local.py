@@ -168,6 +168,8 @@ class LocalRuntime:
 
         failures = [r for r in bounded(start, spec.indexes, spec.parallelism) if isinstance(r, BaseException)]
         if failures:
+            if mounts and not self._containers(scope, spec.rollout_id):
+                self._forget_secrets(spec.rollout_id)  # no member to unwind: the files go now
             raise failures[0]
         return self.find_fleet(scope, spec.rollout_id)
 
@@ -314,9 +316,14 @@ class LocalRuntime:
                                          filters={"label": f"{labels.ROLLOUT_ID}={fleet.rollout_id}"})
         except docker.errors.APIError as exc:
             raise EngineError(f"cannot list containers: {exc}") from exc
+        if not left:
+            self._forget_secrets(fleet.rollout_id)
+
+    @staticmethod
+    def _forget_secrets(rollout_id: str) -> None:
         root = secret_paths.local_root(os.getuid(), os.environ.get("XDG_RUNTIME_DIR"))
-        if not left and root is not None:
-            secret_files.remove_local(root, fleet.rollout_id)
+        if root is not None:
+            secret_files.remove_local(root, rollout_id)
 
     @staticmethod
     def _each(fleet: Fleet, act: Any, parallelism: int = DEFAULT_PARALLELISM) -> None:

@@ -30,7 +30,13 @@ def local_root() -> str:
 def write_local(directory: str, values: dict[str, str]) -> None:
     """Each value as ``<directory>/<NAME>``, 0444, written to a private temporary file and
     renamed over the old one (a running member keeps the file it mounted)."""
-    os.makedirs(directory, mode=0o700, exist_ok=True)
+    missing = []
+    path = Path(directory)
+    while not path.exists():
+        missing.append(path)
+        path = path.parent
+    for folder in reversed(missing):  # every folder bakery makes is 0700, not only the last
+        folder.mkdir(mode=0o700, exist_ok=True)
     os.chmod(directory, 0o700)
     for name, value in values.items():
         tmp = os.path.join(directory, f".{name}.tmp")
