@@ -16,6 +16,7 @@ from bakery.definitions.text import check_strings
 from bakery.definitions.yamlsource import join
 
 NOTIFY_URL = r"[a-z][a-z0-9+.-]*://\S+"
+SECRET_DELIVERIES = ("file", "env")  # the first is the default
 NOTIFY_EVENTS = ("start", "verdict", "rollback", "success", "failure")
 LISTEN = r"(\d{1,3}(\.\d{1,3}){3}|localhost|\[[0-9a-fA-F:]+\]):\d{1,5}"
 
@@ -107,6 +108,10 @@ ROLLOUT_SCHEMA = Obj(
                           unique=True,
                           description="secret names; values come from the environment "
                           "(BAKERY_SECRET_<NAME>) at run time"),
+        "secret_delivery": Str(choices=SECRET_DELIVERIES,
+                               description="how members get the secrets: file (default, "
+                               "/run/secrets/<NAME>, never in the container's env) or env "
+                               "(environment variables, which `docker inspect` shows)"),
         "notify": Obj(
             {
                 "urls": ListOf(Str(pattern=NOTIFY_URL, pattern_hint="an apprise URL like "
@@ -183,6 +188,7 @@ class RolloutDefinition:
     canary_steps: tuple[CanaryStep, ...] = (CanaryStep(10, 10.0), CanaryStep(50, 10.0))
     analysis: Analysis = field(default_factory=Analysis)
     secrets: tuple[str, ...] = ()
+    secret_delivery: str = "file"  # or "env": environment variables, only when a definition asks
     notify: NotifySpec = field(default_factory=NotifySpec)
     requires: Requirements = field(default_factory=Requirements)  # trust (issue 16)
     targets: Targets | None = None  # None: the local engine
@@ -242,6 +248,7 @@ def load_rollout(path: Path, project_root: Path | None = None) -> RolloutDefinit
         canary_steps=steps or RolloutDefinition.canary_steps,
         analysis=Analysis(**strategy.get("analysis", {})),
         secrets=tuple(data.get("secrets", [])),
+        secret_delivery=data.get("secret_delivery", SECRET_DELIVERIES[0]),
         notify=NotifySpec(tuple(notify.get("urls", ())), tuple(notify.get("url_secrets", ())),
                           tuple(notify.get("events", NOTIFY_EVENTS)), notify.get("timeout", 5.0)),
         requires=requires,

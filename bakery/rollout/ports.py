@@ -42,6 +42,7 @@ class FleetSpec:
     slots: tuple[int, ...] = ()  # which members to start (a repair); empty: 1..replicas
     health_path: str = ""  # HTTP path a runtime may probe while members start ("" : none)
     parallelism: int = 8  # members started and health-checked at once
+    secret_delivery: str = "file"  # "file": /run/secrets/<NAME> in each member; "env": env vars
 
     @property
     def indexes(self) -> tuple[int, ...]:

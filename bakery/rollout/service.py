@@ -212,7 +212,8 @@ def _fleet_spec(defn: RolloutDefinition, rec: builds.BuildRecord, colour: str, r
     h = defn.health
     return FleetSpec(rec.image_id, rec.name, rec.version, rec.fingerprint, colour, rollout_id,
                      defn.replicas, defn.port, h.interval, h.timeout, h.unhealthy_threshold, environment,
-                     health_path=h.path, parallelism=defn.parallelism)
+                     health_path=h.path, parallelism=defn.parallelism,
+                     secret_delivery=defn.secret_delivery)
 
 
 fleet_spec = _fleet_spec  # reconcile (issue 14) replaces members through the same spec

@@ -10,6 +10,7 @@ only to loopback (the load balancer, the registry) and to the hosts' addresses.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -19,10 +20,13 @@ import pytest
 
 from bakery.build.docker_builder import build
 from bakery.engine import labels
+from bakery.engine.scope import scope_for
 from bakery.hosts.engine import host_engine
 from bakery.hosts.keys import known_hosts_path
 from bakery.project import Project
 from bakery.registry import server
+from bakery.rollout.adapters import secret_paths
+from bakery.rollout.adapters.ssh import SshRuntime
 from bakery.store import builds
 from bakery.store.db import open_store
 from tests.integration.hosts_support import (
@@ -235,10 +239,16 @@ def test_an_image_the_registry_holds_under_another_content_is_refused(fleet, doc
     assert all("1.2.0" not in " ".join(m) for m in containers_on(project, hosts).values())
 
 
-def test_without_a_registry_images_go_by_save_and_load(fleet):
+def test_without_a_registry_images_go_by_save_and_load(fleet, docker_engine, monkeypatch):
     """The fallback: env `direct` names no registry, so the image is streamed to h1 and h2 by
-    `docker save | docker load` over SSH (they hold it by digest only, not by bakery's tag)."""
+    `docker save | docker load` over SSH (they hold it by digest only, not by bakery's tag).
+    Its secret reaches each member as /run/secrets/API_TOKEN, written on the host over SSH,
+    never in what `docker inspect` shows; removing the fleet removes the files there."""
     project, hosts = fleet
+    value = "s3cr3t-" + os.urandom(6).hex()
+    monkeypatch.setenv("BAKERY_SECRET_API_TOKEN", value)
+    path = project.rollout_path("direct", "web")
+    path.write_text(path.read_text() + "secrets: [API_TOKEN]\n")
     done = bakery(project, "rollout", "web", "--env", "direct", "--image", "1.1.0")
     assert done.exit_code == 0, done.output
     assert " ".join(done.output.split()).count("(docker save | docker load over SSH)") == 2
@@ -246,6 +256,22 @@ def test_without_a_registry_images_go_by_save_and_load(fleet):
     assert version_at(project, "direct") == "1.1.0"
     assert containers_on(project, hosts, ("h1", "h2"), env="direct") == {
         "h1": ["blue 1.1.0"], "h2": ["blue 1.1.0"]}
+    defn = project.load_rollout("direct", "web")
+    runtime = SshRuntime(defn.targets, project.state_dir)
+    (blue,) = runtime.list_fleets(scope_for(project, "direct", "web"))
+    folder = secret_paths.rollout_dir(secret_paths.HOST_ROOT, scope_for(project, "direct", "web").slug,
+                                      blue.rollout_id)
+    for member in blue.members:
+        host, _, cid = member.container_id.partition("/")
+        inside = docker_engine.containers.get(next(h.container for h in hosts.hosts if h.name == host))
+        read = inside.exec_run(["docker", "exec", cid, "cat", "/run/secrets/API_TOKEN"])
+        assert read.exit_code == 0 and read.output.decode() == value
+        shown = inside.exec_run(["docker", "inspect", cid])
+        assert shown.exit_code == 0 and value not in shown.output.decode()
+        assert inside.exec_run(["stat", "-c", "%a", folder]).output.decode().strip() == "700"
+    runtime.remove_fleet(blue)
+    for h in hosts.hosts[:2]:
+        assert docker_engine.containers.get(h.container).exec_run(["test", "-e", folder]).exit_code == 1
 
 
 def test_a_host_killed_mid_canary_aborts_to_blue_on_the_hosts_that_answer(fleet, docker_engine):

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,10 @@ import pytest
 from bakery.build.docker_builder import build
 from bakery.engine import labels
 from bakery.engine.scope import PROJECT_LABEL, scope_for
+from bakery.errors import EngineError
+from bakery.rollout.adapters import secret_paths
+from bakery.rollout.adapters.local import LocalRuntime
+from bakery.rollout.ports import FleetSpec
 from bakery.store import builds, locks, verifications
 from bakery.store.db import connect
 from bakery.verify.runner import verify
@@ -37,7 +42,7 @@ from tests.integration.rollout_support import (
     version_at,
 )
 
-ENVS = ("first", "swap", "canary", "bad", "sick", "rb", "lock", "plan", "unverified", "crash")
+ENVS = ("first", "swap", "canary", "bad", "sick", "rb", "lock", "plan", "unverified", "crash", "secret")
 
 
 @pytest.fixture(scope="module")
@@ -295,3 +300,59 @@ def test_interrupted_rollout_is_unwound_by_the_next_run(rp, docker_engine):
     hist = json.loads(bakery(project, "history", "web", "--env", "crash", "--json").output)["history"]
     assert [h["status"] for h in hist] == ["succeeded", "unwound", "succeeded"]
     assert any(s["phase"] == "recovery" and s["action"] == "unwind" for s in hist[1]["steps"])
+
+
+def test_secrets_are_files_in_every_member_never_in_what_inspect_shows(rp, docker_engine, monkeypatch):
+    """Default delivery: /run/secrets/<NAME> (a read-only bind of a 0444 file bakery wrote in a
+    0700 per-fleet directory); `secret_delivery: env` keeps env vars; removing the fleet removes
+    the files on this machine."""
+    project, _ = rp
+    value = "s3cr3t-" + os.urandom(6).hex()
+    monkeypatch.setenv("BAKERY_SECRET_API_TOKEN", value)
+    path = project.rollout_path("secret", "web")
+    path.write_text(path.read_text() + "secrets: [API_TOKEN]\n")
+    first = bakery(project, "rollout", "web", "--env", "secret", "--image", "1.0.0")
+    assert first.exit_code == 0, first.output
+    scope = scope_for(project, "secret", "web")
+    members = docker_engine.containers.list(filters={"label": scope.label_filter("service")})
+    assert len(members) == 2
+    rid = members[0].labels[labels.ROLLOUT_ID]
+    for c in members:
+        code, out = c.exec_run(["cat", "/run/secrets/API_TOKEN"])  # as the image's user, www-data
+        assert code == 0 and out.decode() == value
+        assert value not in json.dumps(c.attrs)
+    host_dir = Path(secret_paths.rollout_dir(secret_paths.HOST_ROOT, scope.slug, rid))
+    assert (host_dir / "API_TOKEN").stat().st_mode & 0o777 == 0o444
+    assert host_dir.stat().st_mode & 0o777 == 0o700
+
+    path.write_text(path.read_text() + "secret_delivery: env\n")
+    second = bakery(project, "rollout", "web", "--env", "secret", "--image", "1.1.0")
+    assert second.exit_code == 0, second.output
+    green = [c for c in docker_engine.containers.list(filters={"label": scope.label_filter("service")})
+             if c.labels[labels.ROLLOUT_ID] != rid]
+    assert green and all(f"API_TOKEN={value}" in c.attrs["Config"]["Env"] for c in green)
+    assert all(c.exec_run(["test", "-e", "/run/secrets/API_TOKEN"])[0] != 0 for c in green)
+
+    runtime = LocalRuntime(docker_engine)
+    standby = next(f for f in runtime.list_fleets(scope) if f.rollout_id == rid)  # kept for rollback
+    assert (host_dir / "API_TOKEN").is_file()
+    runtime.remove_fleet(replace(standby, members=standby.members[:1]))  # a part: files stay
+    assert (host_dir / "API_TOKEN").is_file()
+    runtime.remove_fleet(standby)
+    assert not host_dir.exists()
+
+
+def test_secret_files_of_a_fleet_that_failed_to_start_go_with_its_unwind(rp, docker_engine):
+    """No network for this scope, so every member fails to start; removing what was created (as
+    the driver's unwind does) takes the fleet's secret files too."""
+    project, recs = rp
+    scope, rec, rid = scope_for(project, "nonet", "web"), recs["web-1.0.0"], "20260101000000abcdef"
+    spec = FleetSpec(rec.image_id, rec.name, rec.version, rec.fingerprint, "blue", rid, 1, 8080, 0.5, 2.0, 2,
+                     {"API_TOKEN": "s3cr3t"}, health_path="/healthz")
+    runtime = LocalRuntime(docker_engine)
+    folder = Path(secret_paths.rollout_dir(secret_paths.HOST_ROOT, scope.slug, rid))
+    with pytest.raises(EngineError, match="cannot start blue container 1"):
+        runtime.start_fleet(scope, spec)
+    for fleet in runtime.list_fleets(scope):
+        runtime.remove_fleet(fleet)
+    assert not folder.exists() and not folder.parent.exists()

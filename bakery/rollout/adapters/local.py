@@ -11,6 +11,7 @@ checks watch them after that, so an idle fleet costs the engine nothing.
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from bakery.engine.client import engine
 from bakery.engine.scope import SLOT_LABEL, Scope
 from bakery.errors import EngineError, RolloutError
 from bakery.model.fleet import Fleet, Member
+from bakery.rollout.adapters import secret_files, secret_paths
 from bakery.rollout.adapters.startup import PROBE_LABEL, Probes, ProbeSpec, bounded, http_check
 from bakery.rollout.ports import FleetSpec
 
@@ -130,8 +132,9 @@ class LocalRuntime:
         return fleets_from_containers([listed(r) for r in reversed(rows)], scope.network)
 
     def start_fleet(self, scope: Scope, spec: FleetSpec) -> Fleet:
-        """Create and start the members, ``spec.parallelism`` at once. Secret values go in as env,
-        nowhere else. Every member is attempted; the first failure is raised after all ended (the
+        """Create and start the members, ``spec.parallelism`` at once. Secret values go in as files
+        mounted at /run/secrets/<NAME> (as env only when the definition says ``secret_delivery:
+        env``), nowhere else. Every member is attempted; the first failure is raised after all ended (the
         members that did start carry the rollout's labels, so the unwind removes them whole)."""
         client = self.client
         try:
@@ -140,6 +143,8 @@ class LocalRuntime:
             raise EngineError(f"cannot read image {spec.image_name} {spec.version}: {exc}") from exc
         probe = probe_spec(spec, image_labels)
         api = client.api
+        mounts = self._secret_mounts(scope, spec)
+        env = secret_paths.container_env(spec.secret_delivery, spec.environment)
 
         def start(index: int) -> None:
             lab = {**scope.labels("service"), labels.COLOUR: spec.colour, labels.IMAGE_NAME: spec.image_name,
@@ -150,9 +155,9 @@ class LocalRuntime:
             try:  # create + start, nothing more (the SDK's run() also inspects each one)
                 created = api.create_container(
                     spec.image_id, name=scope.container_name(spec.colour, index, spec.rollout_id),
-                    detach=True, labels=lab, environment=spec.environment,
+                    detach=True, labels=lab, environment=env,
                     healthcheck=NO_HEALTHCHECK if probe is not None else engine_healthcheck(spec),
-                    host_config=api.create_host_config(network_mode=scope.network),
+                    host_config=api.create_host_config(network_mode=scope.network, binds=mounts or None),
                     networking_config=api.create_networking_config(
                         {scope.network: api.create_endpoint_config()}),
                 )
@@ -163,8 +168,24 @@ class LocalRuntime:
 
         failures = [r for r in bounded(start, spec.indexes, spec.parallelism) if isinstance(r, BaseException)]
         if failures:
+            if mounts and not self._containers(scope, spec.rollout_id):
+                self._forget_secrets(spec.rollout_id)  # no member to unwind: the files go now
             raise failures[0]
         return self.find_fleet(scope, spec.rollout_id)
+
+    def _secret_mounts(self, scope: Scope, spec: FleetSpec) -> list[str]:
+        """Write the fleet's secret files here (the engine's machine) and say how to mount them."""
+        if not secret_paths.delivers_files(spec.secret_delivery, spec.environment):
+            return []
+        if not secret_paths.engine_is_local(self.client.api.base_url):
+            raise RolloutError(f"secrets as files need the engine on this machine, not "
+                               f"{self.client.api.base_url}; say `secret_delivery: env` in the definition")
+        directory = secret_paths.rollout_dir(secret_files.local_root(), scope.slug, spec.rollout_id)
+        try:
+            secret_files.write_local(directory, spec.environment)
+        except OSError as exc:
+            raise RolloutError(f"cannot write the secret files under {directory}: {exc}") from exc
+        return secret_paths.binds(directory, tuple(spec.environment))
 
     def find_fleet(self, scope: Scope, rollout_id: str) -> Fleet:
         for fleet in self.list_fleets(scope):
@@ -284,8 +305,25 @@ class LocalRuntime:
         self._each(fleet, lambda m: client.api.stop(m.container_id, timeout=10), parallelism=1)
 
     def remove_fleet(self, fleet: Fleet) -> None:
+        """The members given; the fleet's secret files too once none of its members is left (a
+        repair removes only the dead ones, and the rest still read theirs)."""
         client = self.client
         self._each(fleet, lambda m: client.api.remove_container(m.container_id, force=True), parallelism=1)
+        if not fleet.rollout_id:
+            return
+        try:
+            left = client.api.containers(all=True,
+                                         filters={"label": f"{labels.ROLLOUT_ID}={fleet.rollout_id}"})
+        except docker.errors.APIError as exc:
+            raise EngineError(f"cannot list containers: {exc}") from exc
+        if not left:
+            self._forget_secrets(fleet.rollout_id)
+
+    @staticmethod
+    def _forget_secrets(rollout_id: str) -> None:
+        root = secret_paths.local_root(os.getuid(), os.environ.get("XDG_RUNTIME_DIR"))
+        if root is not None:
+            secret_files.remove_local(root, rollout_id)
 
     @staticmethod
     def _each(fleet: Fleet, act: Any, parallelism: int = DEFAULT_PARALLELISM) -> None:

@@ -38,6 +38,7 @@ from bakery.hosts.ship import have_openssh, stream_load
 from bakery.model.fleet import Fleet, Member
 from bakery.registry.push import check_pulled, ensure_pushed
 from bakery.registry.trust import trust_on
+from bakery.rollout.adapters import secret_files, secret_paths
 from bakery.rollout.adapters.local import engine_healthcheck, fleets_from_containers
 from bakery.rollout.ports import FleetSpec, Sink, quiet
 
@@ -286,6 +287,8 @@ class SshRuntime:
         if missing := sorted({h.name for h in used} - set(shipped)):
             raise EngineError(f"cannot ship {spec.image_name} {spec.version} to {', '.join(missing)}: "
                               + "; ".join(self.down[n] for n in missing))
+        mounts = self.put_secrets(scope, spec, used)
+        env = secret_paths.container_env(spec.secret_delivery, spec.environment)
         claimed: dict[str, set[int]] = {}
         for slot, host in placement.items():
             client = self.client(host)
@@ -300,7 +303,7 @@ class SshRuntime:
             try:
                 client.containers.run(
                     spec.image_id, name=scope.container_name(spec.colour, slot, spec.rollout_id),
-                    detach=True, labels=lab, environment=spec.environment,
+                    detach=True, labels=lab, environment=env, volumes=mounts or None,
                     ports={f"{spec.port}/tcp": port}, restart_policy={"Name": "no"},
                     healthcheck=engine_healthcheck(spec))
             except docker.errors.APIError as exc:
@@ -309,6 +312,19 @@ class SshRuntime:
         self.emit("info", {"text": f"{spec.colour} placed: " + ", ".join(
             f"{slot}->{h.name}" for slot, h in placement.items())})
         return self.find_fleet(scope, spec.rollout_id)
+
+    def put_secrets(self, scope: Scope, spec: FleetSpec, hosts: list[HostSpec]) -> list[str]:
+        """The fleet's secret files on every host that gets members, over SSH, before any member
+        is created there; how the members mount them. A host that cannot take them is refused."""
+        if not secret_paths.delivers_files(spec.secret_delivery, spec.environment):
+            return []
+        directory = secret_paths.rollout_dir(secret_paths.HOST_ROOT, scope.slug, spec.rollout_id)
+        done = self._each(hosts, lambda host, client: secret_files.write_on_host(
+            host, self.state_dir, directory, spec.environment) or True)
+        if missing := sorted({h.name for h in hosts} - set(done)):
+            raise EngineError(f"cannot write the secret files on {', '.join(missing)}: "
+                              + "; ".join(self.down[n] for n in missing))
+        return secret_paths.binds(directory, tuple(spec.environment))
 
     def find_fleet(self, scope: Scope, rollout_id: str) -> Fleet:
         for fleet in self.list_fleets(scope):
@@ -372,10 +388,29 @@ class SshRuntime:
     def stop_fleet(self, fleet: Fleet) -> None:
         self._each_member(fleet, lambda c: c.stop(timeout=10))
 
+    def _remove_secrets(self, fleet: Fleet) -> None:
+        """On each host that had members: the fleet's secret files, once none of them is left."""
+        hosts = sorted({m.container_id.partition("/")[0] for m in fleet.members} - set(self.down))
+        if not fleet.rollout_id or not hosts:
+            return
+
+        mine = {"label": f"{labels.ROLLOUT_ID}={fleet.rollout_id}"}
+
+        def on_host(host: HostSpec, client: docker.DockerClient) -> None:
+            if client.containers.list(all=True, filters=mine):
+                return
+            try:
+                secret_files.remove_on_host(host, self.state_dir, fleet.rollout_id)
+            except EngineError as exc:  # the members are gone; a file left is reported, not fatal
+                self.emit("warn", {"text": f"secret files of {fleet.colour} not removed: {exc}"})
+
+        self._each([self.host(n) for n in hosts], on_host)
+
     def remove_fleet(self, fleet: Fleet) -> None:
         """Removed from every host that answers; members on a host that is down are reported
         (they go when the host comes back and the next rollout tidies up)."""
         self._each_member(fleet, lambda c: c.remove(force=True))
+        self._remove_secrets(fleet)
         left = sorted({m.name.split("/")[0] for m in fleet.members} & set(self.down))
         if left:
             self.emit("warn", {"text": f"{fleet.colour} members on {', '.join(left)} could not be removed: "
