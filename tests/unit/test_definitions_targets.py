@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from bakery.cli import main
-from bakery.errors import DefinitionError
 from bakery.project import Project
+from tests.definition_support import assert_refused
 
 STAGING = "rollouts/staging/web.yaml"
 
@@ -80,14 +80,7 @@ CASES = [
 
 @pytest.mark.parametrize("targets,expected", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_bad_targets_name_file_line_and_key(project_copy, targets, expected):
-    _write(project_copy, targets)
-    before = (project_copy / STAGING).read_text()
-    with pytest.raises(DefinitionError) as info:
-        Project(project_copy).load_rollout("staging", "web")
-    assert str(info.value) == expected
-    result = CliRunner().invoke(main, ["--project", str(project_copy), "lint"])
-    assert result.exit_code == 2 and expected in result.stderr
-    assert (project_copy / STAGING).read_text() == before
+    assert_refused(project_copy, targets, expected)
 
 
 def test_schema_describes_targets():

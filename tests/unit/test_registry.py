@@ -16,13 +16,14 @@ from cryptography import x509
 
 from bakery.cli import main
 from bakery.definitions.targets import HostSpec, RegistrySpec, Targets
-from bakery.errors import DefinitionError, RolloutError, UsageError
+from bakery.errors import RolloutError, UsageError
 from bakery.project import Project
 from bakery.registry import tls
 from bakery.registry.push import check_pulled, digest_ref, immutable_tag
 from bakery.registry.server import config_id
 from bakery.registry.settings import RegistrySettings, merge
 from bakery.registry.trust import ca_path_on_host, install_script
+from tests.definition_support import assert_refused
 
 STAGING = "rollouts/staging/web.yaml"
 DIGEST = "sha256:" + "d" * 64
@@ -137,14 +138,7 @@ def test_registry_loads_from_targets(project_copy):
     ("  registry: {}\n", "rollouts/staging/web.yaml:34: targets.registry: missing required key 'address'"),
 ], ids=["no-port", "port-range", "unknown-key", "missing-address"])
 def test_bad_registry_names_file_line_and_key(project_copy, text, expected):
-    _write(project_copy, HOSTS + text)
-    before = (project_copy / STAGING).read_text()
-    with pytest.raises(DefinitionError) as info:
-        Project(project_copy).load_rollout("staging", "web")
-    assert str(info.value) == expected
-    result = CliRunner().invoke(main, ["--project", str(project_copy), "lint"])
-    assert result.exit_code == 2 and expected in result.stderr
-    assert (project_copy / STAGING).read_text() == before
+    assert_refused(project_copy, HOSTS + text, expected)
 
 
 def test_schema_describes_the_registry():

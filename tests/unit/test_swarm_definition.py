@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from bakery.cli import main
-from bakery.errors import DefinitionError
 from bakery.project import Project
+from tests.definition_support import assert_refused
 
 STAGING = "rollouts/staging/web.yaml"
 HOSTS = "targets:\n  hosts:\n    - {name: n1, address: 10.0.0.1}\n    - {name: n2, address: 10.0.0.2}\n"
@@ -49,14 +49,7 @@ CASES = [
 
 @pytest.mark.parametrize("text,expected", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_bad_swarm_names_file_line_and_key(project_copy, text, expected):
-    _write(project_copy, text)
-    before = (project_copy / STAGING).read_text()
-    with pytest.raises(DefinitionError) as info:
-        Project(project_copy).load_rollout("staging", "web")
-    assert str(info.value) == expected
-    result = CliRunner().invoke(main, ["--project", str(project_copy), "lint"])
-    assert result.exit_code == 2 and expected in result.stderr
-    assert (project_copy / STAGING).read_text() == before
+    assert_refused(project_copy, text, expected)
 
 
 def test_schema_describes_swarm():
