@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bakery.balancer.commands import ServerStat
+from bakery.engine import labels
 from bakery.engine.scope import Scope
 from bakery.model.events import Sink, quiet
 from bakery.model.fleet import Fleet
@@ -47,6 +48,13 @@ class FleetSpec:
     @property
     def indexes(self) -> tuple[int, ...]:
         return self.slots or tuple(range(1, self.replicas + 1))
+
+    def labels(self, scope: Scope) -> dict[str, str]:
+        """What every member of this fleet carries on any runtime (whose it is, colour, image,
+        rollout): fleets are read back from these. Runtimes add their own (slot, host...)."""
+        return {**scope.labels("service"), labels.COLOUR: self.colour, labels.IMAGE_NAME: self.image_name,
+                labels.IMAGE_VERSION: self.version, labels.FINGERPRINT: self.fingerprint,
+                labels.ROLLOUT_ID: self.rollout_id}
 
 
 class Runtime(Protocol):

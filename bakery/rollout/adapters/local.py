@@ -147,9 +147,7 @@ class LocalRuntime:
         env = secret_paths.container_env(spec.secret_delivery, spec.environment)
 
         def start(index: int) -> None:
-            lab = {**scope.labels("service"), labels.COLOUR: spec.colour, labels.IMAGE_NAME: spec.image_name,
-                   labels.IMAGE_VERSION: spec.version, labels.FINGERPRINT: spec.fingerprint,
-                   labels.ROLLOUT_ID: spec.rollout_id, SLOT_LABEL: str(index)}
+            lab = {**spec.labels(scope), SLOT_LABEL: str(index)}
             if probe is not None:
                 lab[PROBE_LABEL] = probe.label()
             try:  # create + start, nothing more (the SDK's run() also inspects each one)

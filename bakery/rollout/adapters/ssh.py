@@ -296,9 +296,7 @@ class SshRuntime:
                 claimed[host.name] = published_ports(client.containers.list(all=True))
             port = pick_port(claimed[host.name])
             claimed[host.name].add(port)
-            lab = {**scope.labels("service"), labels.COLOUR: spec.colour, labels.IMAGE_NAME: spec.image_name,
-                   labels.IMAGE_VERSION: spec.version, labels.FINGERPRINT: spec.fingerprint,
-                   labels.ROLLOUT_ID: spec.rollout_id, SLOT_LABEL: str(slot), HOST_LABEL: host.name,
+            lab = {**spec.labels(scope), SLOT_LABEL: str(slot), HOST_LABEL: host.name,
                    HOST_PORT_LABEL: str(port)}
             try:
                 client.containers.run(

@@ -65,9 +65,7 @@ def image_reference(spec: FleetSpec, registry_ref: str | None = None) -> str:
 
 def fleet_labels(scope: Scope, spec: FleetSpec) -> dict[str, str]:
     """Labels of the service and of each task's container, like the local and SSH fleets'."""
-    return {**scope.labels("service"), labels.COLOUR: spec.colour, labels.IMAGE_NAME: spec.image_name,
-            labels.IMAGE_VERSION: spec.version, labels.FINGERPRINT: spec.fingerprint,
-            labels.ROLLOUT_ID: spec.rollout_id, REPLICAS_LABEL: str(spec.replicas)}
+    return {**spec.labels(scope), REPLICAS_LABEL: str(spec.replicas)}
 
 
 # Swarm kills and replaces a task whose health check fails (an engine on its own only marks the
