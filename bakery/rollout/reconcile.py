@@ -18,25 +18,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bakery.balancer import commands as cmd
 from bakery.definitions.rollout import RolloutDefinition
 from bakery.drift.findings import MemberReport
 from bakery.drift.ports import Inspector
 from bakery.engine.scope import scope_for
 from bakery.errors import BakeryError, RolloutError
 from bakery.model.environments import is_production
-from bakery.model.fleet import Fleet
-from bakery.model.records import RolloutRow, new_id, now
 from bakery.project import Project
-from bakery.rollout import audit, traffic
-from bakery.rollout import machine as m
+from bakery.rollout import audit
 from bakery.rollout import service as service_api
 from bakery.rollout.context import Context
-from bakery.rollout.driver import Run
 from bakery.rollout.inputs import require_verified, resolve_secrets, resolve_target
 from bakery.rollout.observe import degraded_slots
-from bakery.rollout.ports import Balancer, FleetSpec, HeldLock, Sink, quiet
-from bakery.rollout.recovery import reattach, recover
+from bakery.rollout.ports import Sink, quiet
+from bakery.rollout.recovery import reattach, recover, repair
 from bakery.store import builds
 from bakery.store.db import open_store
 
@@ -84,49 +79,6 @@ def decide(live_fingerprint: str | None, target_fingerprint: str, drifted: tuple
     if production and not allowed:
         return "refused", f"{why}: a production change needs --yes or `auto: true` in the definition"
     return action, why
-
-
-def drain_slots(lb: Balancer, colour: str, slots: tuple[int, ...], timeout: float, emit: Sink,
-                poll: float = 0.1) -> None:
-    """No new requests to these slots, wait for their sessions to end (or the timeout), then
-    maintenance: the rest of the colour serves on."""
-    for index in slots:
-        lb.send(cmd.set_weight(colour, index, 0))
-        lb.send(cmd.set_state(colour, index, "drain"))
-    names = [cmd.server_name(colour, index) for index in slots]
-
-    def open_sessions() -> int:
-        stats = lb.stats()
-        return sum(stats[n].scur for n in names if n in stats)
-
-    left = traffic.until(open_sessions, lambda n: n > 0, timeout, poll)
-    traffic.maintenance_slots(lb, colour, slots)
-    emit("info", {"text": f"drained {colour} member(s) {', '.join(map(str, slots))}"
-                          + (f" ({left} session(s) left at the timeout)" if left else "")})
-
-
-def replace_members(ctx: Context, held: HeldLock | None, live: Fleet, slots: tuple[int, ...],
-                    drain: tuple[int, ...], spec: FleetSpec) -> m.State:
-    """The machine's repair path, journaled as a `repair` (strategy `reconcile`), with the
-    serving drifted members (``drain``) drained out of rotation first, journaled before it acts."""
-    rid = new_id()
-    ctx.journal.begin(RolloutRow(
-        id=rid, env=ctx.scope.env, service=ctx.scope.service, kind="repair", strategy="reconcile",
-        image_name=live.image_name, version=live.version, fingerprint=live.fingerprint, colour=live.colour,
-        prev_id=live.rollout_id, prev_version=live.version, prev_colour=live.colour, status="running",
-        started=now(), finished=None, reason=""))
-    if drain:
-        if held is not None:
-            held.check()
-        ctx.journal.step(rid, "starting", "DrainMembers", {"slots": list(drain), "why": "drifted"})
-        drain_slots(ctx.lb, live.colour, drain, ctx.defn.drain_timeout, ctx.emit)
-    success = (f"replaced member(s) {', '.join(map(str, slots))} of {live.colour} {live.version} "
-               "with fresh ones from the same verified image")
-    driver = ctx.driver(held)
-    final = driver.drive(Run(rid, live.colour, green=live, spec=spec), m.repair(slots, success=success))
-    if final.phase != "succeeded":
-        raise driver.error or RolloutError(final.reason)
-    return final
 
 
 def _drifted_slots(reports: list[MemberReport]) -> tuple[int, ...]:
@@ -188,7 +140,9 @@ def reconcile_one(project: Project, defn: RolloutDefinition, yes: bool = False, 
             slots = tuple(sorted(set(drifted) | set(now_degraded)))
             serving = tuple(s for s in drifted if s not in now_degraded)
             spec = service_api.fleet_spec(defn, live_rec, live.colour, live.rollout_id, environment)
-            replace_members(ctx, held, live, slots, serving, spec)
+            repair(ctx, held, live, slots, spec, strategy="reconcile", drain=serving,
+                   success=f"replaced member(s) {', '.join(map(str, slots))} of {live.colour} "
+                           f"{live.version} with fresh ones from the same verified image")
             step.slots = slots
             which = ", ".join(map(str, slots))
             step.detail = f"{why}; replaced member(s) {which} from the same verified image"

@@ -11,6 +11,7 @@ from bakery.errors import RolloutError
 from bakery.model.fleet import Fleet
 from bakery.model.records import RolloutRow, new_id, now
 from bakery.rollout import machine as m
+from bakery.rollout import traffic
 from bakery.rollout.context import Context
 from bakery.rollout.driver import Run
 from bakery.rollout.observe import Observed, colour_weight
@@ -81,24 +82,26 @@ def reattach(ctx: Context, held: HeldLock | None = None) -> None:
         raise driver.error or RolloutError(final.reason)
 
 
-def repair(ctx: Context, held: HeldLock | None, live: Fleet, slots: tuple[int, ...],
-           spec: FleetSpec) -> m.State:
-    """Replace the live fleet's dead or missing members (``slots``) with new ones from the same
-    verified image, put in through the balancer like any new member. Nothing that serves is
-    touched; journaled as a `repair`."""
-    which = ", ".join(map(str, slots))
-    ctx.emit("warn", {"text": f"the live {live.colour} fleet ({live.version}) is degraded: member(s) {which} "
-                              "do not serve; replacing them from the same image"})
+def repair(ctx: Context, held: HeldLock | None, live: Fleet, slots: tuple[int, ...], spec: FleetSpec,
+           strategy: str = "repair", drain: tuple[int, ...] = (), success: str | None = None) -> m.State:
+    """Replace the live fleet's members ``slots`` with new ones from the same verified image, put
+    in through the balancer like any new member; journaled as a `repair` (``strategy`` says who
+    asked). Members in ``drain`` still serve (reconcile's drifted ones): they are drained out of
+    rotation first, journaled before it acts; nothing else that serves is touched."""
     rid = new_id()
     ctx.journal.begin(RolloutRow(
-        id=rid, env=ctx.scope.env, service=ctx.scope.service, kind="repair", strategy="repair",
+        id=rid, env=ctx.scope.env, service=ctx.scope.service, kind="repair", strategy=strategy,
         image_name=live.image_name, version=live.version, fingerprint=live.fingerprint, colour=live.colour,
         prev_id=live.rollout_id, prev_version=live.version, prev_colour=live.colour, status="running",
         started=now(), finished=None, reason=""))
+    if drain:
+        if held is not None:
+            held.check()
+        ctx.journal.step(rid, "starting", "DrainMembers", {"slots": list(drain), "why": "drifted"})
+        traffic.drain_slots(ctx.lb, live.colour, drain, ctx.defn.drain_timeout, ctx.emit)
     driver = ctx.driver(held)
-    final = driver.drive(Run(rid, live.colour, green=live, spec=spec),
-                         m.repair(slots, success=f"replaced member(s) {', '.join(map(str, slots))} of "
-                                                 f"{live.colour} {live.version}"))
+    success = success or f"replaced member(s) {', '.join(map(str, slots))} of {live.colour} {live.version}"
+    final = driver.drive(Run(rid, live.colour, green=live, spec=spec), m.repair(slots, success=success))
     if final.phase != "succeeded":
         raise driver.error or RolloutError(final.reason)
     return final

@@ -234,6 +234,9 @@ def _locked_rollout(ctx: Context, ports: Ports, held: HeldLock, rec: builds.Buil
     if plan.noop and obs.live is not None and (
             slots := degraded_slots(obs.live, obs.stats, defn.replicas, defn.port)):
         spec = _fleet_spec(defn, rec, obs.live.colour, obs.live.rollout_id, environment)
+        which = ", ".join(map(str, slots))
+        emit("warn", {"text": f"the live {obs.live.colour} fleet ({obs.live.version}) is degraded: "
+                              f"member(s) {which} do not serve; replacing them from the same image"})
         done = repair(ctx, held, obs.live, slots, spec)
         return Outcome("succeeded", obs.live.rollout_id, done.success, plan, url=url_of(defn, ctx.lb))
     if plan.noop:

@@ -79,19 +79,29 @@ def drain(lb: Balancer, colour: str, count: int, timeout: float, emit: Sink, pol
     """Stop new requests to a colour, wait for its sessions to end (or the timeout), then maintenance."""
     if count <= 0:
         return
-    for i in range(1, count + 1):
+    drain_slots(lb, colour, range(1, count + 1), timeout, emit, poll, what=colour)
+
+
+def drain_slots(lb: Balancer, colour: str, indexes: Iterable[int], timeout: float, emit: Sink,
+                poll: float = 0.1, what: str | None = None) -> None:
+    """Stop new requests to these members of a colour, wait for their sessions to end (or the
+    timeout), then maintenance: the rest of the colour serves on. ``what`` names them in the
+    event (default: the colour and the member numbers)."""
+    indexes = tuple(indexes)
+    for i in indexes:
         lb.send(cmd.set_weight(colour, i, 0))
         lb.send(cmd.set_state(colour, i, "drain"))
-    names = [cmd.server_name(colour, i) for i in range(1, count + 1)]
+    names = [cmd.server_name(colour, i) for i in indexes]
 
     def open_sessions() -> int:
         stats = lb.stats()
         return sum(stats[n].scur for n in names if n in stats)
 
     sessions = until(open_sessions, lambda n: n > 0, timeout, poll)
-    emit("info", {"text": f"drained {colour}" + (f" ({sessions} session(s) left at the timeout)"
-                                                  if sessions else "")})
-    maintenance(lb, colour, count)
+    what = what or f"{colour} member(s) {', '.join(map(str, indexes))}"
+    emit("info", {"text": f"drained {what}" + (f" ({sessions} session(s) left at the timeout)"
+                                                if sessions else "")})
+    maintenance_slots(lb, colour, indexes)
 
 
 def maintenance(lb: Balancer, colour: str, count: int) -> None:
