@@ -111,38 +111,25 @@ def _verdicts(fig: go.Figure, tl: Timeline) -> None:
     labels = [step_label(v) for v in tl.verdicts]
     xs = [v["t"] for v in tl.verdicts]
     marker: dict[str, Any] = {"size": 16, "color": colours, "line": {"color": "white", "width": 1}}
-    fig.add_trace(
-        go.Scatter(
-            x=xs,
-            y=[100.0 * float(v.get("error_rate", 0.0)) for v in tl.verdicts],
-            mode="markers+text",
-            text=numbers,
-            textfont={"color": "white", "size": 10},
-            marker=marker,
-            name="verdict (error rate over the step)",
-            hovertext=labels,
-            hoverinfo="text",
-            showlegend=True,
-        ),
-        row=3,
-        col=1,
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=xs,
-            y=[float(v.get("p99_ms", 0.0)) for v in tl.verdicts],
-            mode="markers+text",
-            text=numbers,
-            textfont={"color": "white", "size": 10},
-            marker=marker,
-            name="verdict p99 (probes)",
-            hovertext=labels,
-            hoverinfo="text",
-            showlegend=True,
-        ),
-        row=4,
-        col=1,
-    )
+    panels = ((3, "error_rate", 100.0, "verdict (error rate over the step)"),
+              (4, "p99_ms", 1.0, "verdict p99 (probes)"))
+    for row, key, scale, name in panels:
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=[scale * float(v.get(key, 0.0)) for v in tl.verdicts],
+                mode="markers+text",
+                text=numbers,
+                textfont={"color": "white", "size": 10},
+                marker=marker,
+                name=name,
+                hovertext=labels,
+                hoverinfo="text",
+                showlegend=True,
+            ),
+            row=row,
+            col=1,
+        )
     for i, v in enumerate(tl.verdicts):
         fig.add_vline(x=v["t"], row="all", col=1, line={"color": colours[i], "width": 1})
         fig.add_annotation(
