@@ -8,7 +8,6 @@ container comes from one exec for all of them (snapshot.py), not one per check.
 
 from __future__ import annotations
 
-import posixpath
 import shlex
 from dataclasses import dataclass
 
@@ -18,7 +17,7 @@ import pytest
 from bakery.engine.client import engine
 from bakery.verify import procfs, secretscan, snapshot
 from bakery.verify.context import VerifyContext
-from bakery.verify.plugin import record_probe
+from bakery.verify.plugin import filesystem_scan, record_probe
 
 
 @dataclass(frozen=True)
@@ -135,49 +134,16 @@ def test_main_process(verify_context: VerifyContext, container_snapshot: Snapsho
 
 @pytest.fixture(scope="module")
 def filesystem_findings(verify_context: VerifyContext) -> list[secretscan.Finding]:
-    """One scan of the container's filesystem, through the engine (no tool in the image needed)."""
-    import docker.errors
-
+    """The one scan of the container's filesystem (started with the checks, plugin.py), and its
+    log as it is now."""
+    scanned, found = filesystem_scan()
+    findings = list(found)
     container = engine().containers.get(verify_context.container_id)
-    secrets = verify_context.secret_values
-    names = {value: name for name, value in secrets.items()}
-    dests = [f["dest"] for f in verify_context.definition.get("files") or []]
-    findings: list[secretscan.Finding] = []
-    scanned = []
-    for folder in secretscan.scan_dirs(dests):
-        try:
-            stream, _ = container.get_archive(folder)
-        except docker.errors.NotFound:
-            continue
-        scanned.append(folder)
-        # The archive names entries relative to the folder's parent ("www/html/...").
-        findings.extend(secretscan.scan_tar(_Reader(stream), secrets.values(), names,
-                                            parent=posixpath.dirname(folder)))
-    findings.extend(secretscan.scan_text(container.logs().decode("utf-8", "replace"), secrets,
-                                         "container log"))
+    findings.extend(secretscan.scan_text(container.logs().decode("utf-8", "replace"),
+                                         verify_context.secret_values, "container log"))
     record_probe("engine export of " + " ".join(scanned), 1 if findings else 0,
                  "\n".join(str(f) for f in findings))
     return findings
-
-
-class _Reader:
-    """A file-like view of the engine's chunk iterator, for tarfile's streaming mode."""
-
-    def __init__(self, chunks):
-        self._chunks = iter(chunks)
-        self._buffer = b""
-
-    def read(self, size: int = -1) -> bytes:
-        while size < 0 or len(self._buffer) < size:
-            try:
-                self._buffer += next(self._chunks)
-            except StopIteration:
-                break
-        if size < 0:
-            data, self._buffer = self._buffer, b""
-        else:
-            data, self._buffer = self._buffer[:size], self._buffer[size:]
-        return data
 
 
 def _only(findings: list[secretscan.Finding], kind: str) -> list[str]:

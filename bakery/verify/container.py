@@ -166,7 +166,7 @@ class Throwaway:
         try:
             state = tenacity.Retrying(
                 retry=tenacity.retry_if_result(lambda r: r is None),
-                stop=tenacity.stop_after_delay(budget), wait=tenacity.wait_fixed(0.3),
+                stop=tenacity.stop_after_delay(budget), wait=tenacity.wait_fixed(0.05),  # an inspect is cheap
             )(poll)
         except tenacity.RetryError:
             state = "timeout"

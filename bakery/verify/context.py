@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 CONTEXT_ENV = "BAKERY_VERIFY_CONTEXT"
+# Set when the child starts before the container is healthy: it runs no check until this file exists.
+GO_ENV = "BAKERY_VERIFY_GO"
 # The built-in checks, collected by path next to the image's tests.
 BUILTIN_MODULE = Path(__file__).with_name("builtin_checks.py")
 

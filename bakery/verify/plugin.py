@@ -12,13 +12,14 @@ import json
 import os
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bakery.verify.context import BUILTIN_MODULE, CONTEXT_ENV, VerifyContext
+from bakery.verify.context import BUILTIN_MODULE, CONTEXT_ENV, GO_ENV, VerifyContext
 from bakery.verify.model import ERROR, FAILED, PASSED, SKIPPED, CheckResult, CommandRun, redact_check
 from bakery.verify.suites import collection_hint
 
@@ -245,9 +246,46 @@ def _line(data: dict[str, Any]) -> None:
         handle.write(json.dumps(data) + "\n")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The checks that read the container's filesystem through the engine run last: their one
+    scan starts when the checks begin and runs beside the other checks (``filesystem_scan``)."""
+    items.sort(key=lambda item: "filesystem_findings" in getattr(item, "fixturenames", ()))
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Tell the parent every check that will run, so a cut-off session can name the rest."""
+    """Tell the parent every check that will run, so a cut-off session can name the rest; then
+    wait for its go (the container's health verdict) before the first check."""
+    global _context
     _line({"event": "collected", "names": [_check_name(item)[0] for item in session.items]})
+    go = os.environ.get(GO_ENV)
+    if go:
+        while not os.path.exists(go):  # the parent kills this child if the go never comes
+            time.sleep(0.02)
+        _context = None  # read again: it now carries the health verdict
+    if any("filesystem_findings" in getattr(item, "fixturenames", ()) for item in session.items):
+        _start_filesystem_scan()
+
+
+_scan: Future[tuple[list[str], list[Any]]] | None = None
+
+
+def _start_filesystem_scan() -> None:
+    global _scan
+    from bakery.verify import fsscan  # here: it loads the docker SDK, as a host does
+
+    ctx = context()
+    dests = [f["dest"] for f in ctx.definition.get("files") or []]
+    _scan = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bakery-fsscan").submit(
+        fsscan.scan, ctx.container_id, ctx.secret_values, dests)
+
+
+def filesystem_scan() -> tuple[list[str], list[Any]]:
+    """(folders scanned, findings) of the one scan of the container's filesystem, started when
+    the checks began (after the health verdict, like every check)."""
+    if _scan is None:
+        _start_filesystem_scan()
+    assert _scan is not None
+    return _scan.result()
 
 
 @pytest.hookimpl(tryfirst=True)

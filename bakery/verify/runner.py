@@ -35,7 +35,7 @@ from bakery.verify.container import Throwaway, interrupts_raise
 from bakery.verify.context import VerifyContext
 from bakery.verify.model import ERROR, CheckResult, VerifyReport, redact_check
 from bakery.verify.reaper import reap
-from bakery.verify.session import TEST_TIMEOUT, run_checks
+from bakery.verify.session import TEST_TIMEOUT, Checks
 
 # on_event(kind, {"text": ...}): kind is "info", "build", "warning", or "passed" / "failed" /
 # "skipped" / "error" for a check; the one event shape (model/events.py).
@@ -172,28 +172,31 @@ def verify(project: Project, name: str, version: str | None = None, *,
         emit(check.outcome, {"text": f"{check.name} ({check.duration:.2f}s)"})
 
     with interrupts_raise(), Throwaway(record.image_id, record.name, run_id, secret_values, emit) as box:
-        hc = definition.get("healthcheck")
-        emit("info", {"text": "waiting for the health check" if hc else "waiting for the container"})
-        health = box.wait(hc)
-        emit("info", {"text": f"container {health.state} after {time.monotonic() - started:.1f}s"
-             + (f" ({health.detail})" if health.detail and health.state != "healthy" else "")})
-        if health.state == "exited":
-            check = CheckResult(
-                "container keeps running", False, time.monotonic() - started,
-                f"the container exited with code {health.exit_code} before the checks could run",
-                command=" ".join(definition.get("entrypoint") or []) + " "
-                + " ".join(definition.get("cmd") or []),
-                output=health.log_tail, outcome=ERROR, group="setup")
-            report.checks.append(check)
-            on_check(check)
-        else:
-            ctx = VerifyContext(
-                container_id=box.container.id, container_name=box.container_name, ip=box.ip,
-                name=record.name, version=record.version, fingerprint=record.fingerprint,
-                image_id=record.image_id, image_folder=str(defn.folder), definition=definition,
-                packages=declared_packages(definition, record), results_path="",
-                secret_values=secret_values, health_status=health.state)
-            report.checks.extend(run_checks(ctx, on_check, test_timeout=test_timeout))
+        ctx = VerifyContext(
+            container_id=box.container.id, container_name=box.container_name, ip=box.ip,
+            name=record.name, version=record.version, fingerprint=record.fingerprint,
+            image_id=record.image_id, image_folder=str(defn.folder), definition=definition,
+            packages=declared_packages(definition, record), results_path="",
+            secret_values=secret_values)
+        # The checks' child starts (Python, pytest, collection) while the container starts.
+        with Checks(ctx, test_timeout=test_timeout) as checks:
+            hc = definition.get("healthcheck")
+            emit("info", {"text": "waiting for the health check" if hc else "waiting for the container"})
+            health = box.wait(hc)
+            emit("info", {"text": f"container {health.state} after {time.monotonic() - started:.1f}s"
+                 + (f" ({health.detail})" if health.detail and health.state != "healthy" else "")})
+            if health.state == "exited":
+                check = CheckResult(
+                    "container keeps running", False, time.monotonic() - started,
+                    f"the container exited with code {health.exit_code} before the checks could run",
+                    command=" ".join(definition.get("entrypoint") or []) + " "
+                    + " ".join(definition.get("cmd") or []),
+                    output=health.log_tail, outcome=ERROR, group="setup")
+                report.checks.append(check)
+                on_check(check)
+            else:
+                checks.go(health.state)
+                report.checks.extend(checks.finish(on_check))
     report.duration = time.monotonic() - started
     for check in report.checks:
         redact_check(check, list(secret_values.values()))

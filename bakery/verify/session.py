@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bakery.verify.context import BUILTIN_MODULE, CONTEXT_ENV, VerifyContext
+from bakery.verify.context import BUILTIN_MODULE, CONTEXT_ENV, GO_ENV, VerifyContext
 from bakery.verify.model import ERROR, CheckResult
 from bakery.verify.reaper import make_temp_folder
 from bakery.verify.suites import image_tests
@@ -103,47 +103,84 @@ class _Feed:
             emit(result)
 
 
-def run_checks(ctx: VerifyContext, emit: Callable[[CheckResult], None] | None = None, *,
-               test_timeout: float = TEST_TIMEOUT,
-               session_timeout: float | None = None) -> list[CheckResult]:
-    """Run every check against the container in ``ctx``; returns results in the order run."""
-    emit = emit or (lambda result: None)
-    limit = SESSION_TIMEOUT if session_timeout is None else session_timeout
-    image_folder = Path(ctx.image_folder)
-    feed = _Feed()
-    folder = make_temp_folder()
-    try:
-        results_path = folder / "results.jsonl"
+class Checks:
+    """One verification's pytest child, started before the container is healthy.
+
+    The child spends about a second starting Python, importing pytest and testinfra and
+    collecting the checks: it does that while the parent waits for the container's health
+    verdict, then waits for ``go`` (the health verdict in the context file, then a go file)
+    before it runs anything (issue 13, item 2). Use as a context manager: the child and its
+    folder go on every way out."""
+
+    def __init__(self, ctx: VerifyContext, *, test_timeout: float = TEST_TIMEOUT,
+                 session_timeout: float | None = None):
+        self.ctx = ctx
+        self.test_timeout = test_timeout
+        self.limit = SESSION_TIMEOUT if session_timeout is None else session_timeout
+        self.folder = make_temp_folder()
+        self.feed = _Feed()
+        results_path = self.folder / "results.jsonl"
         results_path.touch()
         ctx.results_path = str(results_path)
-        ctx.save(folder / "context.json")
-        ini = folder / "pytest.ini"
-        ini.write_text("[pytest]\n")
-        env = {**os.environ, CONTEXT_ENV: str(folder / "context.json"), "PYTHONDONTWRITEBYTECODE": "1"}
+        ctx.save(self.folder / "context.json")
+        self.ini = self.folder / "pytest.ini"
+        self.ini.write_text("[pytest]\n")
+        self.go_path = self.folder / "go"
+        self.env = {**os.environ, CONTEXT_ENV: str(self.folder / "context.json"),
+                    GO_ENV: str(self.go_path), "PYTHONDONTWRITEBYTECODE": "1"}
+        self.image_folder = Path(ctx.image_folder)
+        self.child = _Child(pytest_args(self.ini, self.image_folder, image_tests(self.image_folder),
+                                        test_timeout), self.image_folder, self.env, results_path)
+
+    def __enter__(self) -> Checks:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.child.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def go(self, health_status: str | None) -> None:
+        """Hand the child the health verdict and let it run the checks."""
+        self.ctx.health_status = health_status
+        staged = self.folder / "context.next.json"
+        self.ctx.save(staged)
+        staged.replace(self.folder / "context.json")  # the child never reads half a file
+        self.go_path.touch()
+
+    def finish(self, emit: Callable[[CheckResult], None] | None = None) -> list[CheckResult]:
+        """Wait for every check (after ``go``); the results in the order they ran."""
+        emit = emit or (lambda result: None)
+        feed = self.feed
         started = time.monotonic()
-        tests = image_tests(image_folder)
-        code, log = _session(pytest_args(ini, image_folder, tests, test_timeout), image_folder, env,
-                             results_path, feed, emit, started + limit)
-        broken = broken_conftest(log, image_folder) if not feed.results else None
+        code, log = self.child.follow(feed, emit, started + self.limit)
+        broken = broken_conftest(log, self.image_folder) if not feed.results else None
         if broken is not None:
             # A conftest.py at the top of tests/ is loaded before collection: when it cannot be
             # imported pytest runs nothing. Name it, and still run the built-in checks.
             feed.results.append(CheckResult(f"{broken[0]} (collecting tests)", False, 0.0, broken[1],
                                             outcome=ERROR, group="tests", details=log))
             emit(feed.results[-1])
-            code, log = _session(pytest_args(ini, image_folder, None, test_timeout), image_folder,
-                                 env, results_path, feed, emit, started + limit)
+            self.child = _Child(pytest_args(self.ini, self.image_folder, None, self.test_timeout),
+                                self.image_folder, self.env, Path(self.ctx.results_path))
+            code, log = self.child.follow(feed, emit, started + self.limit)
         if code == -9:
-            _overrun(feed, limit, time.monotonic() - started, emit)
+            _overrun(feed, self.limit, time.monotonic() - started, emit)
         elif code not in (0, 1) or not feed.results:
             tail = "\n".join(log.splitlines()[-30:])
             feed.results.append(CheckResult(
                 "test session", False, time.monotonic() - started,
                 f"pytest exited {code} before reporting every check", output=tail,
                 outcome=ERROR, group="setup", details=tail))
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    return feed.results
+        return feed.results
+
+
+def run_checks(ctx: VerifyContext, emit: Callable[[CheckResult], None] | None = None, *,
+               test_timeout: float = TEST_TIMEOUT,
+               session_timeout: float | None = None) -> list[CheckResult]:
+    """Run every check against the container in ``ctx`` (already past its health verdict)."""
+    with Checks(ctx, test_timeout=test_timeout, session_timeout=session_timeout) as checks:
+        checks.go(ctx.health_status)
+        return checks.finish(emit)
 
 
 def broken_conftest(log: str, image_folder: Path) -> tuple[str, str] | None:
@@ -162,37 +199,49 @@ def broken_conftest(log: str, image_folder: Path) -> tuple[str, str] | None:
     return shown, error or "could not be imported"
 
 
-def _session(args: list[str], cwd: Path, env: dict[str, str], results_path: Path, feed: _Feed,
-             emit: Callable[[CheckResult], None], deadline: float) -> tuple[int, str]:
-    """Run one pytest child, feeding its results as they come; (exit code, its output).
-    The exit code is -9 when ``deadline`` (monotonic) passed and the child was killed."""
-    log_path = results_path.with_name("pytest.log")
-    with open(log_path, "wb") as log, open(results_path, encoding="utf-8") as lines:
-        lines.seek(0, os.SEEK_END)  # a second session appends after the first one's lines
-        proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, env=env, cwd=cwd,
-                                preexec_fn=die_with_parent(os.getpid()))
+class _Child:
+    """One pytest child process, its output in a log next to the results file."""
+
+    def __init__(self, args: list[str], cwd: Path, env: dict[str, str], results_path: Path):
+        self.results_path = results_path
+        self.log_path = results_path.with_name("pytest.log")
+        self.lines = open(results_path, encoding="utf-8")  # noqa: SIM115 (closed in stop)
+        self.lines.seek(0, os.SEEK_END)  # a second session appends after the first one's lines
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, env=env, cwd=cwd,
+                                         preexec_fn=die_with_parent(os.getpid()))
+
+    def follow(self, feed: _Feed, emit: Callable[[CheckResult], None],
+               deadline: float) -> tuple[int, str]:
+        """Feed the child's results as they come until it ends; (exit code, its output).
+        The exit code is -9 when ``deadline`` (monotonic) passed and the child was killed."""
         try:
             while True:
                 try:
-                    code: int | None = proc.wait(timeout=0.25)
+                    code: int | None = self.proc.wait(timeout=0.25)
                 except subprocess.TimeoutExpired:
                     code = None
-                for line in lines.readlines():
+                for line in self.lines.readlines():
                     if line.strip():
                         feed.take(line, emit)
                 if code is not None:
                     break
                 if time.monotonic() > deadline:
-                    proc.kill()
-                    proc.wait()
+                    self.proc.kill()
+                    self.proc.wait()
                     code = -9
                     break
         finally:
-            if proc.poll() is None:  # interrupted: do not leave the child behind
-                proc.kill()
-                proc.wait()
-    return code, log_path.read_text(errors="replace")
+            self.stop()
+        return code, self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        """Kill the child when it still runs (interrupted, or never told to go); idempotent."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.lines.close()
 
 
 def _overrun(feed: _Feed, limit: float, elapsed: float, emit: Callable[[CheckResult], None]) -> None:

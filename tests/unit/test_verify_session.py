@@ -97,3 +97,21 @@ def test_a_cut_session_reports_the_hung_check_and_the_rest():
         ("checks finished in time", "error", "setup")]
     assert "still running: tests/t.py::a; never ran (1): tests/t.py::b" in feed.results[-1].message
     assert shown == feed.results
+
+
+def test_filesystem_checks_run_last_and_keep_their_order() -> None:
+    """The checks on the one filesystem scan go to the end, so the scan runs beside the others."""
+    from types import SimpleNamespace
+
+    from bakery.verify.plugin import pytest_collection_modifyitems
+
+    def item(name: str, *fixtures: str) -> SimpleNamespace:
+        return SimpleNamespace(name=name, fixturenames=list(fixtures))
+
+    items = [item("healthcheck_status"), item("no_private_keys", "filesystem_findings"),
+             item("no_credential_files", "filesystem_findings"), item("main_process", "host"),
+             item("tests/test_web.py::test_page")]
+    pytest_collection_modifyitems(items)  # type: ignore[arg-type]
+    assert [i.name for i in items] == ["healthcheck_status", "main_process",
+                                       "tests/test_web.py::test_page", "no_private_keys",
+                                       "no_credential_files"]
