@@ -27,6 +27,7 @@ from bakery.definitions.image import ImageDefinition
 from bakery.engine import labels
 from bakery.engine.base import ensure_base
 from bakery.engine.client import engine
+from bakery.engine.keyed_lock import KeyedLock
 from bakery.errors import BuildError
 from bakery.model.events import Sink, quiet
 from bakery.packages import Package, parse_dpkg_query, parse_dpkg_status
@@ -156,12 +157,22 @@ def read_manifest(image_id: str) -> list[Package]:
     return parse_dpkg_status(text)
 
 
+_building = KeyedLock()
+
+
 def build(project: Project, defn: ImageDefinition, on_event: EventSink | None = None,
           refresh: str | None = None, nocache: bool = False) -> BuildOutcome:
     """Build ``defn`` unless an image with its fingerprint exists; record it either way."""
     emit = on_event or quiet
     started = time.monotonic()
     prepared = prepare(defn, refresh)
+    with _building.hold(prepared.fingerprint):  # e.g. aptcache: built for the cache and as itself
+        return _build_prepared(project, prepared, started, emit, nocache)
+
+
+def _build_prepared(project: Project, prepared: PreparedBuild, started: float, emit: EventSink,
+                    nocache: bool) -> BuildOutcome:
+    defn = prepared.defn
     image_id = find_image(prepared.fingerprint, defn.name)
     up_to_date = image_id is not None
     manifest = None

@@ -6,7 +6,7 @@ import click
 
 from bakery.build import builders
 from bakery.build.progress import Progress
-from bakery.build.runner import BuildResult, build_many
+from bakery.build.runner import BuildResult, build_many, default_jobs
 from bakery.cli.app import Context, console, err_console, main, pass_context, print_json
 from bakery.cli.policy import after_build, raise_on_denials  # trust (issue 16)
 from bakery.errors import BuildError
@@ -27,22 +27,23 @@ def result_json(r: BuildResult) -> dict:
 @click.argument("names", nargs=-1)
 @click.option("--all", "build_all", is_flag=True, help="Build every image under images/ (the default "
               "when no NAME is given).")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True,
-              help="How many images to build at once.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="How many images to build at once [default: one per CPU core, at most 4].")
 @click.option("--builder", type=click.Choice(sorted(builders.BUILDERS)), default="docker",
               show_default=True, help="Which builder renders the definition.")
 @click.option("--no-cache", "nocache", is_flag=True, help="Do not reuse the engine's layer cache "
               "(an up-to-date image is still not rebuilt).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_context
-def build(ctx: Context, names: tuple[str, ...], build_all: bool, jobs: int, builder: str,
+def build(ctx: Context, names: tuple[str, ...], build_all: bool, jobs: int | None, builder: str,
           nocache: bool, as_json: bool) -> None:
     """Build images from their definitions; an unchanged definition is not rebuilt."""
     project = ctx.project
     defns = project.load_images(None if build_all or not names else list(dict.fromkeys(names)))
     build_fn = builders.get(builder)
     with Progress(console, [(d.name, d.version) for d in defns], quiet=as_json) as progress:
-        results = build_many(project, defns, build_fn, jobs=jobs, on_event=progress, nocache=nocache)
+        results = build_many(project, defns, build_fn, jobs=jobs or default_jobs(), on_event=progress,
+                             nocache=nocache)
     if as_json:
         print_json({"images": [result_json(r) for r in results]})
     else:

@@ -23,6 +23,7 @@ import docker.errors
 from bakery.definitions.image import IMAGE_REF
 from bakery.engine import labels
 from bakery.engine.client import engine
+from bakery.engine.keyed_lock import KeyedLock
 from bakery.errors import EngineError, UsageError
 from bakery.packages import Package, parse_dpkg_status
 
@@ -69,6 +70,9 @@ def find_local(ref: str) -> str | None:
         return None
 
 
+_making = KeyedLock()
+
+
 def ensure_base(ref: str, refresh: bool = False) -> BaseImage:
     """Make ``ref`` available locally; a no-op when it already is, unless ``refresh``."""
     if ":" not in ref:
@@ -80,6 +84,14 @@ def ensure_base(ref: str, refresh: bool = False) -> BaseImage:
     existing = find_local(ref)
     if existing and not refresh:
         return BaseImage(ref, tag, existing, created=False, source="local")
+    with _making.hold(ref):  # parallel builds on one missing base bootstrap it once
+        existing = find_local(ref)
+        if existing and not refresh:
+            return BaseImage(ref, tag, existing, created=False, source="local")
+        return _make(ref, tag)
+
+
+def _make(ref: str, tag: str) -> BaseImage:
     started = time.monotonic()
     image_id = _try_pull(ref, tag)
     source = "pull"

@@ -57,3 +57,32 @@ def test_one_job_runs_one_at_a_time():
     results = build_many(Project(Path("/x")), [defn("a"), defn("b"), defn("c")],
                          fake_builder(active, peak, lock), jobs=1)
     assert peak[0] == 1 and all(r.ok for r in results)
+
+
+def test_default_jobs_is_one_per_core_at_most_four() -> None:
+    from bakery.build.runner import default_jobs
+
+    assert [default_jobs(n) for n in (1, 2, 3, 4, 16)] == [1, 2, 3, 4, 4]
+    assert default_jobs(0) == 1
+
+
+def test_keyed_lock_lets_one_thread_per_key_in_and_other_keys_through() -> None:
+    from bakery.engine.keyed_lock import KeyedLock
+
+    lock, inside, peak, guard = KeyedLock(), {"a": 0, "b": 0}, {"a": 0, "b": 0}, threading.Lock()
+
+    def work(key: str) -> None:
+        with lock.hold(key):
+            with guard:
+                inside[key] += 1
+                peak[key] = max(peak[key], inside[key])
+            time.sleep(0.01)
+            with guard:
+                inside[key] -= 1
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in "aabbab"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert peak == {"a": 1, "b": 1}
