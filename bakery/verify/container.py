@@ -4,6 +4,7 @@ test values for declared secrets. Removed on success, failure, Ctrl-C or SIGTERM
 from __future__ import annotations
 
 import contextlib
+import math
 import signal
 import threading
 from collections.abc import Iterator
@@ -42,6 +43,25 @@ def wait_budget(hc: dict[str, Any] | None) -> float:
     retries = int(hc.get("retries") or 3)
     start = float(hc.get("start_period") or 0.0)
     return start + (interval + timeout) * (retries + 1) + 10.0
+
+
+START_INTERVAL = 0.25  # seconds between health probes of the throwaway container
+
+
+def start_paced_healthcheck(hc: dict[str, Any] | None) -> dict[str, int] | None:
+    """The throwaway container's health check: the image's own test and timeout (inherited:
+    no ``test`` here), probed every ``START_INTERVAL`` instead of every ``interval``, with the
+    retries scaled so a failing service is declared unhealthy after the same time as the
+    image's own pacing would. Docker 25's ``start_interval`` does this for the start period;
+    Debian's engine (20.10) lacks it. None: nothing to change. Pure."""
+    if not hc:
+        return None
+    interval = float(hc.get("interval") or 2.0)
+    if interval <= START_INTERVAL:
+        return None
+    retries = int(hc.get("retries") or 3)
+    return {"interval": int(START_INTERVAL * 1e9),
+            "retries": math.ceil(retries * interval / START_INTERVAL)}
 
 
 def verdict(attrs: dict[str, Any], has_healthcheck: bool) -> str | None:
@@ -100,8 +120,9 @@ class Throwaway:
     """Network + container for one verification run. Use as a context manager."""
 
     def __init__(self, image_id: str, name: str, run_id: str, env: dict[str, str],
-                 emit: Sink | None = None):
+                 emit: Sink | None = None, healthcheck: dict[str, Any] | None = None):
         self.image_id = image_id
+        self.healthcheck = start_paced_healthcheck(healthcheck)
         self.name = name
         self.run_id = run_id
         self.env = env
@@ -139,7 +160,8 @@ class Throwaway:
             with deferred():
                 self.container = client.containers.create(
                     self.image_id, detach=True, name=self.container_name,
-                    network=self.network_name, environment=self.env, labels=self.labels)
+                    network=self.network_name, environment=self.env, labels=self.labels,
+                    healthcheck=self.healthcheck)
             self.container.start()
         except docker.errors.APIError as exc:
             raise EngineError(f"cannot start a throwaway container for {self.name}: "

@@ -171,32 +171,35 @@ def verify(project: Project, name: str, version: str | None = None, *,
     def on_check(check: CheckResult) -> None:
         emit(check.outcome, {"text": f"{check.name} ({check.duration:.2f}s)"})
 
-    with interrupts_raise(), Throwaway(record.image_id, record.name, run_id, secret_values, emit) as box:
-        ctx = VerifyContext(
-            container_id=box.container.id, container_name=box.container_name, ip=box.ip,
-            name=record.name, version=record.version, fingerprint=record.fingerprint,
-            image_id=record.image_id, image_folder=str(defn.folder), definition=definition,
-            packages=declared_packages(definition, record), results_path="",
-            secret_values=secret_values)
-        # The checks' child starts (Python, pytest, collection) while the container starts.
-        with Checks(ctx, test_timeout=test_timeout) as checks:
-            hc = definition.get("healthcheck")
-            emit("info", {"text": "waiting for the health check" if hc else "waiting for the container"})
-            health = box.wait(hc)
-            emit("info", {"text": f"container {health.state} after {time.monotonic() - started:.1f}s"
-                 + (f" ({health.detail})" if health.detail and health.state != "healthy" else "")})
-            if health.state == "exited":
-                check = CheckResult(
-                    "container keeps running", False, time.monotonic() - started,
-                    f"the container exited with code {health.exit_code} before the checks could run",
-                    command=" ".join(definition.get("entrypoint") or []) + " "
-                    + " ".join(definition.get("cmd") or []),
-                    output=health.log_tail, outcome=ERROR, group="setup")
-                report.checks.append(check)
-                on_check(check)
-            else:
-                checks.go(health.state)
-                report.checks.extend(checks.finish(on_check))
+    ctx = VerifyContext(
+        container_id="", container_name="", ip="",  # known once the container runs: go()
+        name=record.name, version=record.version, fingerprint=record.fingerprint,
+        image_id=record.image_id, image_folder=str(defn.folder), definition=definition,
+        packages=declared_packages(definition, record), results_path="",
+        secret_values=secret_values)
+    hc = definition.get("healthcheck")
+    # The checks' child starts first: it imports pytest and testinfra and collects the checks
+    # while the container starts, then waits for go() with the container and its health.
+    with interrupts_raise(), Checks(ctx, test_timeout=test_timeout) as checks, \
+            Throwaway(record.image_id, record.name, run_id, secret_values, emit, hc) as box:
+        emit("info", {"text": "waiting for the health check" if hc else "waiting for the container"})
+        health = box.wait(hc)
+        emit("info", {"text": f"container {health.state} after {time.monotonic() - started:.1f}s"
+             + (f" ({health.detail})" if health.detail and health.state != "healthy" else "")})
+        if health.state == "exited":
+            check = CheckResult(
+                "container keeps running", False, time.monotonic() - started,
+                f"the container exited with code {health.exit_code} before the checks could run",
+                command=" ".join(definition.get("entrypoint") or []) + " "
+                + " ".join(definition.get("cmd") or []),
+                output=health.log_tail, outcome=ERROR, group="setup")
+            report.checks.append(check)
+            on_check(check)
+        else:
+            assert box.container is not None
+            ctx.container_id, ctx.container_name, ctx.ip = box.container.id, box.container_name, box.ip
+            checks.go(health.state)
+            report.checks.extend(checks.finish(on_check))
     report.duration = time.monotonic() - started
     for check in report.checks:
         redact_check(check, list(secret_values.values()))

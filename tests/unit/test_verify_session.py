@@ -115,3 +115,13 @@ def test_filesystem_checks_run_last_and_keep_their_order() -> None:
     assert [i.name for i in items] == ["healthcheck_status", "main_process",
                                        "tests/test_web.py::test_page", "no_private_keys",
                                        "no_credential_files"]
+
+
+def test_the_throwaway_probes_health_faster_over_the_same_window() -> None:
+    from bakery.verify.container import START_INTERVAL, start_paced_healthcheck
+
+    paced = start_paced_healthcheck({"interval": 1.0, "timeout": 2.0, "retries": 3})
+    assert paced == {"interval": int(START_INTERVAL * 1e9), "retries": 12}
+    assert "test" not in paced  # the image's own test, inherited by the engine
+    assert start_paced_healthcheck(None) is None
+    assert start_paced_healthcheck({"interval": 0.2, "retries": 3}) is None
