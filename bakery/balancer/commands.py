@@ -88,10 +88,36 @@ def split_weights(green_percent: int, green_servers: int = 1, blue_servers: int 
     return {"green": min(green, MAX_WEIGHT), "blue": min(blue, MAX_WEIGHT)}
 
 
+def add_server(colour: str, index: int, port: int, options: str, backend: str = BACKEND) -> str:
+    """A slot added to a running HAProxy (2.4+ dynamic servers): like a ``server-template``
+    slot, disabled with weight 0 at a placeholder IPv4 address (so `set server addr` may
+    change it later). ``options`` are the template's check options (config.check_options)."""
+    if not 1 <= port <= 65535:
+        raise ValueError(f"port {port} out of range")
+    return f"add server {_server(colour, index, backend)} 127.0.0.1:{port} disabled weight 0 {options}"
+
+
+def enable_health(colour: str, index: int, backend: str = BACKEND) -> str:
+    """A dynamic server's checks are off until enabled; a template slot's are on from the start."""
+    return f"enable health {_server(colour, index, backend)}"
+
+
+def missing_slots(have: set[str], slots: int) -> list[tuple[str, int]]:
+    """(colour, index) of every slot up to ``slots`` per colour that ``have`` (server names)
+    lacks, in order. Pure."""
+    return [(colour, i) for colour in COLOURS for i in range(1, slots + 1)
+            if server_name(colour, i) not in have]
+
+
 def check_answer(command: str, answer: str) -> None:
-    """The runtime API answers an empty line on success; anything else for set commands is an error."""
+    """The runtime API answers an empty line on success; anything else for set commands is an error.
+    `add server` answers "New server registered." on success."""
     text = answer.strip()
-    if not command.startswith("set "):
+    if command.startswith("add server "):
+        if "New server registered" not in text:
+            raise BalancerError(f"HAProxy refused {command!r}: {text or 'no answer'}")
+        return
+    if not command.startswith(("set ", "enable ")):
         return
     if text and not _BENIGN.search(text):
         raise BalancerError(f"HAProxy refused {command!r}: {text}")

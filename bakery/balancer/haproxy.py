@@ -21,7 +21,7 @@ import docker.errors
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from bakery.balancer import commands as cmd
-from bakery.balancer.config import FRONTEND_PORT, MOUNT, SOCKET_NAME, render
+from bakery.balancer.config import FRONTEND_PORT, MOUNT, SOCKET_NAME, check_options, render, slots_for
 from bakery.definitions.rollout import RolloutDefinition
 from bakery.engine.client import engine
 from bakery.engine.scope import CONFIG_LABEL, Scope
@@ -31,6 +31,21 @@ from bakery.model.traffic import BalancerState
 
 LISTEN_LABEL = "io.bakery.listen"  # on the LB container: the address its frontend binds
 HOST_NETWORK = "host"
+
+
+SLOTS_LABEL = "io.bakery.lb.slots"  # on the LB container: the slots per colour it started with
+
+
+def config_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def created_slots(container_labels: dict[str, str]) -> int | None:
+    """The slots per colour an LB container started with (None: an LB from before the label)."""
+    try:
+        return int(container_labels[SLOTS_LABEL])
+    except (KeyError, ValueError):
+        return None
 
 
 class _Exited(Exception):
@@ -106,7 +121,7 @@ class HAProxy:
         return render(self.defn)
 
     def config_hash(self) -> str:
-        return hashlib.sha256(self.config_text().encode()).hexdigest()[:16]
+        return config_hash(self.config_text())
 
     def container(self):  # noqa: ANN201 - docker Container or None
         try:
@@ -164,8 +179,13 @@ class HAProxy:
             # compare what it really listens on as well as the config.
             published = self.published(current)
             same_listen = published is None or published == (self.defn.listen_host, self.defn.listen_port)
-            same = (current.labels or {}).get(CONFIG_LABEL) == wanted and same_listen
+            # The config it was started with, at the slot count it was started with: a config
+            # that differs only in slots needs no restart (grow_slots adds the missing ones).
+            started_slots = created_slots(current.labels or {}) or slots_for(self.defn)
+            same = ((current.labels or {}).get(CONFIG_LABEL) == config_hash(render(self.defn, started_slots))
+                    and same_listen)
             if current.status == "running" and same and self.answers():
+                self.grow_slots(emit)
                 return
             if current.status == "running" and not same and serving:
                 change = ("the load balancer config changed" if same_listen else
@@ -178,6 +198,7 @@ class HAProxy:
             if current.status != "running" and same:
                 current.start()
                 self._wait_socket()
+                self.grow_slots(emit)  # slots added at run time went with the old process
                 return
             current.remove(force=True)
         cfg_path.write_text(self.config_text())
@@ -188,7 +209,8 @@ class HAProxy:
                 volumes={str(self.scope.lb_dir.resolve()): {"bind": MOUNT, "mode": "rw"}},
                 command=["haproxy", "-W", "-db", "-f", f"{MOUNT}/haproxy.cfg"],
                 healthcheck={"test": ["NONE"]},  # the image's check would exec every second
-                labels={**self.scope.labels("lb"), CONFIG_LABEL: wanted, LISTEN_LABEL: self.defn.listen},
+                labels={**self.scope.labels("lb"), CONFIG_LABEL: wanted, LISTEN_LABEL: self.defn.listen,
+                        SLOTS_LABEL: str(slots_for(self.defn))},
             )
         except docker.errors.APIError as exc:
             reason = exc.explanation or str(exc)
@@ -201,6 +223,22 @@ class HAProxy:
                 leftover.remove(force=True)
             raise BalancerError(f"cannot start the load balancer: {reason}{hint}") from exc
         self._wait_socket()
+
+    def grow_slots(self, on_event: Sink | None = None) -> int:
+        """Add the slots the definition needs and the running HAProxy lacks (``add server``, then
+        its checks on): ``replicas`` can grow past the slots the balancer started with while it
+        serves, with no restart. Slots are never removed (an unused one is disabled, weight 0).
+        Returns how many servers were added."""
+        missing = cmd.missing_slots(set(self.servers_state()), slots_for(self.defn))
+        if not missing:
+            return 0
+        (on_event or quiet)("info", {"text": f"adding {len(missing)} server slot(s) to the running "
+                                     f"load balancer ({slots_for(self.defn)} per colour)"})
+        options = check_options(self.defn)
+        self.run([command for colour, index in missing
+                  for command in (cmd.add_server(colour, index, self.defn.port, options),
+                                  cmd.enable_health(colour, index))])
+        return len(missing)
 
     def _wait_socket(self) -> None:
         """Until the admin socket answers; at once, with HAProxy's words, when the LB exited (a

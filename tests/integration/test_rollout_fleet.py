@@ -1,6 +1,7 @@
 """Fleets at rest and the LB path, against the real engine and HAProxy: members started many at
 once without an engine healthcheck, the LB on the host network bound to exactly `listen:` (two
-environments side by side), a member that hangs or dies still seen, a taken `listen:` named."""
+environments side by side), a member that hangs or dies still seen, a taken `listen:` named, a
+serving balancer given more slots than it started with, without a restart."""
 
 from __future__ import annotations
 
@@ -16,10 +17,12 @@ from bakery.engine.scope import scope_for
 from bakery.project import Project
 from bakery.rollout.adapters.startup import PROBE_LABEL
 from tests.integration.rollout_support import (
+    Load,
     bakery,
     lb_stats,
     mark_verified,
     scratch_project,
+    url,
     version_at,
 )
 
@@ -32,6 +35,9 @@ def fp(docker_engine, base_image, tmp_path_factory):
         wide = project.root / "rollouts" / "wide" / "web.yaml"
         wide.write_text(wide.read_text().replace("replicas: 2", "replicas: 6\nparallelism: 3"))
         # The same definition passes `bakery verify` for real in test_rollout_paths.py.
+        mark_verified(project, build(project, project.load_image("web")).record)
+        web_yaml = project.images_dir / "web" / "image.yaml"
+        web_yaml.write_text(web_yaml.read_text().replace("version: 1.0.0", "version: 1.1.0"))
         mark_verified(project, build(project, project.load_image("web")).record)
         yield project
 
@@ -103,3 +109,27 @@ def test_a_listen_address_that_is_taken_is_named(fp):
         result = bakery(project, "rollout", "web", "--env", "taken", "--image", "1.0.0")
     assert result.exit_code != 0
     assert f"{listen} is taken" in result.output, result.output
+
+
+def test_a_serving_balancer_grows_past_its_slots_without_a_restart(fp, docker_engine):
+    """`beside` serves 1.0.0 on 2 of the 20 slots its LB started with; 22 replicas of 1.1.0 need
+    22: the missing slots are added through the runtime API while requests flow."""
+    project = fp
+    scope = scope_for(project, "beside", "web")
+    lb_before = docker_engine.containers.get(scope.lb_container)
+    assert lb_before.labels["io.bakery.lb.slots"] == "20"
+    path = project.root / "rollouts" / "beside" / "web.yaml"
+    path.write_text(path.read_text().replace("replicas: 2", "replicas: 22"))
+    with Load(url(project, "beside")) as load:
+        result = bakery(project, "rollout", "web", "--env", "beside", "--image", "1.1.0")
+    assert result.exit_code == 0, result.output
+    assert "server slot(s) to the running load balancer" in result.output
+    assert version_at(project, "beside") == "1.1.0"
+    lb_after = docker_engine.containers.get(scope.lb_container)
+    assert lb_after.id == lb_before.id and lb_after.attrs["State"]["StartedAt"] == \
+        lb_before.attrs["State"]["StartedAt"]  # the same HAProxy process: never restarted
+    stats = lb_stats(project, "beside")
+    serving = [name for name, s in stats.items() if name.startswith("green") and s.weight > 0]
+    assert len(serving) == 22 and all(stats[n].status.startswith("UP") for n in serving)
+    assert {"green21", "green22", "blue21", "blue22"} <= set(stats)
+    assert load.codes and set(load.codes) == {200}, f"{len(load.codes)} requests, not all 200"

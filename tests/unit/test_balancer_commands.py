@@ -97,3 +97,36 @@ def test_answers():
                      "IP changed from '127.0.0.1' to '1.2.3.4', port changed from '80' to '8080'\n")
     with pytest.raises(BalancerError, match="No such server"):
         cmd.check_answer("set weight app/blue99 3", "No such server.\n")
+
+
+def test_slots_added_at_run_time_look_like_template_slots():
+    from bakery.balancer.commands import add_server, enable_health
+
+    opts = "check inter 500ms fastinter 500ms downinter 500ms rise 2 fall 2"
+    assert add_server("green", 21, 8080, opts) == \
+        f"add server app/green21 127.0.0.1:8080 disabled weight 0 {opts}"
+    assert enable_health("green", 21) == "enable health app/green21"
+    with pytest.raises(ValueError):
+        add_server("green", 21, 0, opts)
+    with pytest.raises(ValueError):
+        add_server("purple", 1, 8080, opts)
+
+
+def test_missing_slots_are_every_colour_up_to_the_count_in_order():
+    from bakery.balancer.commands import missing_slots
+
+    have = {f"{c}{i}" for c in ("blue", "green") for i in range(1, 21)}
+    assert missing_slots(have, 20) == []
+    assert missing_slots(have, 22) == [("blue", 21), ("blue", 22), ("green", 21), ("green", 22)]
+    assert missing_slots(have - {"green3"}, 20) == [("green", 3)]
+
+
+def test_add_server_answers_are_checked():
+    from bakery.balancer.commands import check_answer
+
+    check_answer("add server app/green21 127.0.0.1:8080", "New server registered.\n")
+    with pytest.raises(BalancerError):
+        check_answer("add server app/green21 127.0.0.1:8080", "Already exists a server with the same name.")
+    check_answer("enable health app/green21", "\n")
+    with pytest.raises(BalancerError):
+        check_answer("enable health app/green99", "No such server.")
