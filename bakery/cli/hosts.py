@@ -10,7 +10,7 @@ from rich.table import Table
 from bakery.cli.app import Context, console, main, pass_context, print_json
 from bakery.errors import BakeryError
 from bakery.hosts.facts import HostFacts, gather, judge
-from bakery.hosts.inventory import env_hosts
+from bakery.hosts.inventory import env_hosts, env_registries
 from bakery.hosts.keys import known_hosts_path, make_key, public_line
 
 
@@ -52,13 +52,16 @@ def check(ctx: Context, env: str, as_json: bool) -> None:
     """
     project = ctx.project
     hosts_, min_free = env_hosts(project, env)
+    registries = env_registries(project, env)
     with ThreadPoolExecutor(max_workers=len(hosts_)) as pool:
-        facts = list(pool.map(lambda h: gather(h, project.state_dir, first_contact=True), hosts_))
+        facts = list(pool.map(lambda h: gather(h, project.state_dir, first_contact=True,
+                                               registries=registries), hosts_))
     verdicts = [judge(f, min_free) for f in facts]
     if as_json:
         print_json([{"host": f.host, "address": f.address, "reachable": f.reachable, "os": f.os,
                      "kernel": f.kernel, "docker": f.docker, "free_mib": f.free_mib, "skew": f.skew,
-                     "first_contact": [c.fingerprint for c in f.first_contact], "problems": p}
+                     "first_contact": [c.fingerprint for c in f.first_contact], "registries": f.registries,
+                     "problems": p}
                     for f, p in zip(facts, verdicts, strict=True)])
     else:
         table = Table("host", "address", "os", "docker", "free", "clock", "verdict")

@@ -6,11 +6,13 @@ is a unit test: unreachable, no engine, too little disk and a clock too far off 
 
 from __future__ import annotations
 
+import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bakery.definitions.targets import HostSpec
+from bakery.definitions.targets import HostSpec, parse_registry_address
 from bakery.hosts.connect import CONNECT_TIMEOUT, HostUnreachable, new_client, open_client, policy_for
 from bakery.hosts.trust import FirstContact, HostKeyError
 
@@ -27,6 +29,20 @@ root=$(docker info --format '{{.DockerRootDir}}' 2>/dev/null); [ -d "$root" ] ||
 echo "free_kib=$(df -Pk "$root" | awk 'NR==2 {print $4}')"
 echo "clock=$(date +%s.%N)"
 """
+# Whether the host reaches a registry (TCP, as `docker pull` first does), one line per address.
+REGISTRY_PROBE = ("if timeout 3 bash -c 'exec 3<>/dev/tcp/{host}/{port}' 2>/dev/null; "
+                  "then echo 'registry {address}=ok'; else echo 'registry {address}=unreachable'; fi")
+
+
+def facts_script(registries: Sequence[str] = ()) -> str:
+    """FACTS_SCRIPT plus a reachability probe of each registry address ``host:port``. Pure."""
+    lines = [FACTS_SCRIPT]
+    for address in registries:
+        host, port = parse_registry_address(address)
+        if not re.fullmatch(r"[A-Za-z0-9.\-:\[\]]+", host):
+            raise ValueError(f"registry host {host!r} is not a host name or address")
+        lines.append(REGISTRY_PROBE.format(host=host.strip("[]"), port=port, address=address))
+    return "\n".join(lines)
 
 
 @dataclass
@@ -41,6 +57,7 @@ class HostFacts:
     free_mib: int | None = None
     skew: float | None = None  # host clock minus ours, seconds
     first_contact: list[FirstContact] = field(default_factory=list)
+    registries: dict[str, str] = field(default_factory=dict)  # address -> "ok" | "unreachable"
 
 
 def parse(host: HostSpec, text: str, sent: float, received: float) -> HostFacts:
@@ -52,9 +69,12 @@ def parse(host: HostSpec, text: str, sent: float, received: float) -> HostFacts:
         skew = float(clock) - (sent + received) / 2 if clock else None
     except ValueError:
         skew = None
+    registries = {key.removeprefix("registry ").strip(): value.strip()
+                  for key, value in values.items() if key.startswith("registry ")}
     return HostFacts(host.name, host.address, True, os=values.get("os", "").strip(),
                      kernel=values.get("kernel", "").strip(), docker=values.get("docker", "").strip(),
-                     free_mib=int(free) // 1024 if free.isdigit() else None, skew=skew)
+                     free_mib=int(free) // 1024 if free.isdigit() else None, skew=skew,
+                     registries=registries)
 
 
 def judge(facts: HostFacts, min_free_mib: int, max_skew: float = MAX_SKEW) -> list[str]:
@@ -70,11 +90,15 @@ def judge(facts: HostFacts, min_free_mib: int, max_skew: float = MAX_SKEW) -> li
         problems.append(f"only {facts.free_mib} MiB free for Docker, needs {min_free_mib} MiB")
     if facts.skew is not None and abs(facts.skew) > max_skew:
         problems.append(f"clock is {facts.skew:+.1f}s off this machine's (more than {max_skew:g}s)")
+    for address, verdict in sorted(facts.registries.items()):
+        if verdict != "ok":
+            problems.append(f"cannot reach the registry {address} (TCP, within 3 s): images would "
+                            "not pull; is `bakery registry up` running, and does the host resolve its name?")
     return problems
 
 
 def gather(host: HostSpec, state_dir: Path, first_contact: bool = True,
-           timeout: float = CONNECT_TIMEOUT) -> HostFacts:
+           timeout: float = CONNECT_TIMEOUT, registries: Sequence[str] = ()) -> HostFacts:
     """Connect with fabric (bakery's key and known_hosts, not ~/.ssh) and read the facts."""
     import fabric  # heavy (invoke, fabric): only when hosts are checked
     from paramiko import SSHConfig
@@ -91,7 +115,7 @@ def gather(host: HostSpec, state_dir: Path, first_contact: bool = True,
     conn.transport = client.get_transport()
     try:
         sent = time.time()
-        result = conn.run(FACTS_SCRIPT, hide=True, warn=True, in_stream=False)
+        result = conn.run(facts_script(registries), hide=True, warn=True, in_stream=False)
         received = time.time()
     except Exception as exc:  # noqa: BLE001 - any failure of the session is "unreachable" to the user
         return HostFacts(host.name, host.address, False, error=f"{host.name}: {exc}")

@@ -28,3 +28,14 @@ def env_hosts(project: Project, env: str) -> tuple[list[HostSpec], int]:
     if not hosts:
         raise UsageError(f"no service in {env} names hosts (a `targets:` key); it runs on the local engine")
     return sorted(hosts.values(), key=lambda h: h.name), min_free
+
+
+def env_registries(project: Project, env: str) -> list[str]:
+    """The registry addresses (``host:port``) the services of ``env`` pull from, sorted."""
+    found = set()
+    for path in project.rollout_paths():
+        if path.parent.name == env:
+            targets = project.load_rollout(env, path.stem).targets
+            if targets is not None and targets.registry is not None:
+                found.add(targets.registry.address)
+    return sorted(found)

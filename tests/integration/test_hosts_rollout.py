@@ -108,9 +108,11 @@ def test_hosts_check_records_first_contact_and_refuses_a_changed_key(fleet, dock
         assert host_key_fingerprint(docker_engine, h.container) in first.output
     facts = json.loads(bakery(project, "hosts", "check", "hosts", "--json").stdout)
     assert [f["first_contact"] for f in facts] == [[], [], []]  # known now: nothing recorded again
+    registry = project.load_rollout("hosts", "web").targets.registry.address
     for f in facts:
         assert f["os"].startswith("Debian GNU/Linux 12") and f["docker"].startswith("20.10")
         assert f["free_mib"] > 100 and abs(f["skew"]) < 5 and f["problems"] == []
+        assert f["registries"] == {registry: "ok"}  # each host reaches bakery's running registry
 
     # A changed key (here: h2's recorded key replaced by h1's) is refused, by check and by rollout.
     known = known_hosts_path(project.state_dir)
@@ -129,19 +131,22 @@ def test_hosts_check_records_first_contact_and_refuses_a_changed_key(fleet, dock
         known.write_text(saved)
 
 
-def test_unreachable_host_and_low_disk_fail_the_check_clearly(fleet):
+def test_unreachable_host_low_disk_and_no_registry_fail_the_check_clearly(fleet):
     project, hosts = fleet
     path = project.root / "rollouts" / "hosts" / "web.yaml"
     saved = path.read_text()
     gone = hosts.hosts[2].address.rsplit(".", 1)[0] + ".250"
+    registry = project.load_rollout("hosts", "web").targets.registry.address
+    closed = f"{REGISTRY_NAME}:{free_port()}"  # the registry's name, a port nothing listens on
     try:
-        path.write_text(saved.replace(hosts.hosts[2].address, gone)
+        path.write_text(saved.replace(hosts.hosts[2].address, gone).replace(registry, closed)
                         .replace("min_free_disk: 100", "min_free_disk: 9000000"))
         result = bakery(project, "hosts", "check", "hosts", "--json")
         assert result.exit_code == 1
         problems = {f["host"]: " ".join(f["problems"]) for f in json.loads(result.stdout)}
         assert "is unreachable over SSH" in problems["h3"]
         assert "MiB free for Docker, needs 9000000 MiB" in problems["h1"]
+        assert f"cannot reach the registry {closed}" in problems["h2"]
         assert "3 of 3 host(s) of hosts cannot take a fleet" in result.stderr
     finally:
         path.write_text(saved)

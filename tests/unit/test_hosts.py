@@ -117,3 +117,18 @@ def test_hosts_key_and_check_from_the_cli(project_copy):
     assert local.exit_code == 2 and "no service in staging names hosts" in local.stderr
     missing = CliRunner().invoke(main, ["--project", str(project_copy), "hosts", "check", "nowhere"])
     assert missing.exit_code == 2 and "no rollout definitions under rollouts/nowhere/" in missing.stderr
+
+
+def test_registry_reachability_is_probed_and_judged():
+    from bakery.hosts.facts import facts_script
+
+    script = facts_script(["registry.test:5443"])
+    assert "exec 3<>/dev/tcp/registry.test/5443" in script and "registry registry.test:5443=" in script
+    assert facts_script([]).strip().endswith('echo "clock=$(date +%s.%N)"')
+    with pytest.raises(ValueError):
+        facts_script(["reg;rm -rf /:5000"])
+    base = "os=Debian\ndocker=20.10.24\nfree_kib=2048000\n"
+    ok = parse(H("h1"), base + "registry registry.test:5443=ok\n", 0.0, 0.0)
+    assert ok.registries == {"registry.test:5443": "ok"} and judge(ok, 100) == []
+    down = parse(H("h1"), base + "registry registry.test:5443=unreachable\n", 0.0, 0.0)
+    assert ["cannot reach the registry registry.test:5443" in p for p in judge(down, 100)] == [True]
