@@ -1,0 +1,135 @@
+"""Ask apt, before any rebuild, whether an image (or a base) has upgrades pending (I/O).
+
+One short-lived container per image, started from the image itself: its sources lists, pins
+and dpkg database are exactly the image's, so ``apt-cache policy`` names the versions a patch
+rebuild would install. apt reaches the base's mirror through the package cache
+(build/cache.py), as a build's package step does; other sources (a repository a run step
+added) go direct, as they do in that run step. The container runs as root with its own
+command, and is removed whatever happens. pending.py reads the answer.
+
+Any failure (no apt in the image, a source that does not answer, the image gone from the
+engine) raises ProbeError; the runner then rebuilds as if there were no probe.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from urllib.parse import urlsplit
+
+import docker.errors
+import requests.exceptions
+
+from bakery.build.docker_builder import package_cache
+from bakery.engine import labels
+from bakery.engine.base import local_tag, mirror
+from bakery.engine.client import engine
+from bakery.errors import BakeryError
+from bakery.model.events import Sink
+from bakery.packages import Package
+from bakery.patch.pending import Verdict, parse_policy, pending_changes
+from bakery.project import Project
+
+ROLE = "patch-probe"
+RUN_LABEL = f"{labels.PREFIX}.patch.run"
+MARK = "@@bakery-probe-policy"
+TIMEOUT = 300.0  # seconds for apt-get update and the policy query together
+
+# --error-on=any: a source that fails to update is a failure, not a warning (apt >= 2.1;
+# an older apt refuses the option, which is a failure too: the runner then rebuilds).
+SCRIPT = f"""set -e
+export LC_ALL=C DEBIAN_FRONTEND=noninteractive
+command -v apt-get >/dev/null && command -v dpkg-query >/dev/null || {{
+  echo "no apt-get or dpkg-query in this image" >&2; exit 3; }}
+apt-get update -qq --error-on=any -o Acquire::Retries=3 -o Debug::NoLocking=1 $BAKERY_PROBE_APT_OPTS
+echo {MARK}
+apt-cache policy $(dpkg-query -W -f='${{binary:Package}}\\n')
+"""
+
+
+class ProbeError(BakeryError):
+    """The probe could not answer; the caller falls back to a full rebuild."""
+
+
+def proxy_options(proxy: str | None, mirror_url: str) -> str:
+    """apt options that send the mirror's host (alone) through the cache. Pure."""
+    host = urlsplit(mirror_url).hostname
+    if not proxy or not host or urlsplit(mirror_url).scheme != "http":
+        return ""
+    return f"-o Acquire::http::Proxy::{host}={proxy}"
+
+
+def container_name(subject: str, run_id: str) -> str:
+    """bakery-probe-<subject>-<run>-<token>: unique per probe, readable in `docker ps`. Pure."""
+    slug = re.sub(r"[^a-zA-Z0-9_.-]+", "-", subject).strip("-") or "image"
+    return f"bakery-probe-{slug[:60]}-{run_id[-6:]}-{secrets.token_hex(3)}"
+
+
+def run_probe(image: str, subject: str, run_id: str, proxy: str | None,
+              timeout: float = TIMEOUT) -> str:
+    """Run the probe script in a throwaway container of ``image``; apt's policy text."""
+    client = engine()
+    container = None
+    try:
+        container = client.containers.create(
+            image, command=[SCRIPT], entrypoint=["/bin/sh", "-c"], user="root",
+            name=container_name(subject, run_id), network_mode="bridge",
+            environment={"BAKERY_PROBE_APT_OPTS": proxy_options(proxy, mirror())},
+            labels={labels.ROLE: ROLE, RUN_LABEL: run_id, labels.IMAGE_NAME: subject},
+            healthcheck={"test": ["NONE"]})
+        container.start()
+        status = container.wait(timeout=timeout)
+        out = container.logs(stdout=True, stderr=False).decode("utf-8", "replace")
+        err = container.logs(stdout=False, stderr=True).decode("utf-8", "replace").strip()
+    except docker.errors.ImageNotFound as exc:
+        raise ProbeError(f"image {image} is not on the engine") from exc
+    except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+        raise ProbeError(f"the probe container failed: {exc}") from exc
+    finally:
+        if container is not None:
+            try:
+                container.remove(force=True)
+            except docker.errors.DockerException:
+                pass  # already gone
+    code = status.get("StatusCode", -1)
+    if code != 0 or MARK not in out:
+        tail = " | ".join(err.splitlines()[-3:]) or "no output"
+        raise ProbeError(f"apt in the probe exited {code}: {tail}")
+    return out.split(MARK, 1)[1]
+
+
+def _verdict(manifest: list[Package], text: str) -> Verdict:
+    policies = parse_policy(text)
+    if manifest and not policies:
+        raise ProbeError("apt-cache policy listed no package")
+    return pending_changes(manifest, policies)
+
+
+class Prober:
+    """Probes for one patch run: the package cache is looked up (or started) once, on the
+    first probe, and every probe of the run shares it."""
+
+    def __init__(self, project: Project, run_id: str, emit: Sink):
+        self.project, self.run_id, self.emit = project, run_id, emit
+        self._proxy: str | None = None
+        self._asked = False
+
+    def proxy(self) -> str | None:
+        if not self._asked:
+            self._proxy = package_cache(self.project,
+                                        lambda kind, data: self.emit(kind, {"image": "", **data}))
+            self._asked = True
+        return self._proxy
+
+    def image(self, image_id: str, name: str, manifest: list[Package]) -> Verdict:
+        """Pending upgrades of the image ``image_id`` (recorded with ``manifest``)."""
+        if not manifest:
+            raise ProbeError("its build record has no package manifest")
+        return _verdict(manifest, run_probe(image_id, name, self.run_id, self.proxy()))
+
+    def base(self, ref: str, manifest: list[Package]) -> Verdict:
+        """Pending upgrades of the local base image for ``ref`` (its label's manifest)."""
+        if not manifest:
+            raise ProbeError("the base image carries no package manifest")
+        return _verdict(manifest, run_probe(local_tag(ref), f"base-{ref}", self.run_id,
+                                            self.proxy()))
