@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from concurrent.futures import Future, ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 import docker.errors
@@ -34,6 +35,7 @@ ROLE = "patch-probe"
 RUN_LABEL = f"{labels.PREFIX}.patch.run"
 MARK = "@@bakery-probe-policy"
 TIMEOUT = 300.0  # seconds for apt-get update and the policy query together
+PARALLEL = 3  # probes at a time: most of one is apt waiting on the cache and the mirror
 
 # --error-on=any: a source that fails to update is a failure, not a warning (apt >= 2.1;
 # an older apt refuses the option, which is a failure too: the runner then rebuilds).
@@ -41,7 +43,8 @@ SCRIPT = f"""set -e
 export LC_ALL=C DEBIAN_FRONTEND=noninteractive
 command -v apt-get >/dev/null && command -v dpkg-query >/dev/null || {{
   echo "no apt-get or dpkg-query in this image" >&2; exit 3; }}
-apt-get update -qq --error-on=any -o Acquire::Retries=3 -o Debug::NoLocking=1 $BAKERY_PROBE_APT_OPTS
+apt-get update -qq --error-on=any -o Acquire::Retries=3 -o Acquire::Languages=none \\
+  -o Debug::NoLocking=1 $BAKERY_PROBE_APT_OPTS
 echo {MARK}
 apt-cache policy $(dpkg-query -W -f='${{binary:Package}}\\n')
 """
@@ -107,12 +110,15 @@ def _verdict(manifest: list[Package], text: str) -> Verdict:
 
 class Prober:
     """Probes for one patch run: the package cache is looked up (or started) once, on the
-    first probe, and every probe of the run shares it."""
+    first probe, and every probe of the run shares it. ``ahead`` starts the probes of the
+    images a run will patch side by side; ``close`` waits for any still running."""
 
     def __init__(self, project: Project, run_id: str, emit: Sink):
         self.project, self.run_id, self.emit = project, run_id, emit
         self._proxy: str | None = None
         self._asked = False
+        self._pool: ThreadPoolExecutor | None = None
+        self._ahead: dict[str, Future[Verdict]] = {}
 
     def proxy(self) -> str | None:
         if not self._asked:
@@ -121,11 +127,42 @@ class Prober:
             self._asked = True
         return self._proxy
 
+    def ahead(self, images: list[tuple[str, str, list[Package]]]) -> None:
+        """Start probing these images (id, name, manifest), PARALLEL at a time; ``image``
+        then waits for its own answer instead of starting a probe."""
+        if not images:
+            return
+        proxy = self.proxy()  # here, not in the threads: it may start the cache, and says so
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=PARALLEL, thread_name_prefix="probe")
+        for image_id, name, manifest in images:
+            if image_id not in self._ahead:
+                self._ahead[image_id] = self._pool.submit(self._image, image_id, name, manifest,
+                                                          proxy)
+        self._pool.shutdown(wait=False)  # no more work; its threads finish what was submitted
+        self._pool = None
+
+    def close(self) -> None:
+        """Drop probes nobody asked for: cancel those not started, wait for the running ones
+        (each removes its container)."""
+        for future in self._ahead.values():
+            future.cancel()
+        for future in self._ahead.values():
+            if not future.cancelled():
+                future.exception()
+        self._ahead.clear()
+
     def image(self, image_id: str, name: str, manifest: list[Package]) -> Verdict:
         """Pending upgrades of the image ``image_id`` (recorded with ``manifest``)."""
+        if image_id in self._ahead:
+            return self._ahead.pop(image_id).result()
+        return self._image(image_id, name, manifest, self.proxy())
+
+    def _image(self, image_id: str, name: str, manifest: list[Package],
+               proxy: str | None) -> Verdict:
         if not manifest:
             raise ProbeError("its build record has no package manifest")
-        return _verdict(manifest, run_probe(image_id, name, self.run_id, self.proxy()))
+        return _verdict(manifest, run_probe(image_id, name, self.run_id, proxy))
 
     def base(self, ref: str, manifest: list[Package]) -> Verdict:
         """Pending upgrades of the local base image for ``ref`` (its label's manifest)."""

@@ -25,7 +25,7 @@ from bakery.definitions.image import ImageDefinition
 from bakery.engine.base import find_local
 from bakery.errors import BakeryError, RolloutError, UsageError
 from bakery.model.events import Sink, quiet
-from bakery.packages import diff_manifests
+from bakery.packages import Package, diff_manifests
 from bakery.patch import candidate, decide, versions
 from bakery.patch.bases import BaseRefresh, refresh_unless_current
 from bakery.patch.decide import FAILED, PATCHED, UP_TO_DATE, PatchResult
@@ -145,6 +145,8 @@ def _patch_all(project: Project, defns: list[ImageDefinition], run: PatchRun, re
                 base_errors[ref] = str(exc)
     conn = open_store(project)
     try:
+        if prober is not None:
+            prober.ahead(_probe_targets(conn, [d for d in defns if d.base not in base_errors]))
         for defn in defns:
             result = PatchResult(defn.name, FAILED)
             try:
@@ -166,14 +168,36 @@ def _patch_all(project: Project, defns: list[ImageDefinition], run: PatchRun, re
                 changes=result.changes, verification=result.verification,
                 rollout=result.rollout, error=result.error))
     finally:
+        if prober is not None:
+            prober.close()
         conn.close()
+
+
+def _baseline(conn: Any, defn: ImageDefinition) -> tuple[list[builds.BuildRecord],
+                                                          builds.BuildRecord | None]:
+    """The image's build records (newest first) and the current image among them."""
+    records = builds.find(conn, defn.name)
+    verified = {r.fingerprint for r in records if verifications.is_verified(conn, r.fingerprint)}
+    return records, decide.choose_baseline(records, defn.version, verified)
+
+
+def _probe_targets(conn: Any, defns: list[ImageDefinition]) -> list[tuple[str, str, list[Package]]]:
+    """(image id, name, manifest) of the current images _patch_one will probe: built on the
+    local base, from the definition as it is now. The probes run side by side ahead."""
+    targets = []
+    for defn in defns:
+        _, baseline = _baseline(conn, defn)
+        if baseline is None or decide.definition_drifted(baseline.definition, defn.normalised()):
+            continue
+        if baseline.base_id and find_local(defn.base) != baseline.base_id:
+            continue
+        targets.append((baseline.image_id, defn.name, list(baseline.manifest)))
+    return targets
 
 
 def _patch_one(project: Project, conn: Any, defn: ImageDefinition, run_id: str,
                result: PatchResult, emit: PatchEvents, prober: Prober | None = None) -> None:
-    records = builds.find(conn, defn.name)
-    verified = {r.fingerprint for r in records if verifications.is_verified(conn, r.fingerprint)}
-    baseline = decide.choose_baseline(records, defn.version, verified)
+    records, baseline = _baseline(conn, defn)
     if baseline is None:
         raise _Failed("baseline", f"no build of {defn.name} {defn.version} to patch: "
                       f"run `bakery build {defn.name}` first")

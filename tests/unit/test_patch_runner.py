@@ -176,3 +176,30 @@ def test_probe_helpers() -> None:
     name = probe.container_name("base-debian:bookworm", "20261201T000000Z-abcdef")
     assert name.startswith("bakery-probe-base-debian-bookworm-abcdef-")
     assert isinstance(probe.ProbeError("x"), BakeryError)
+
+
+def test_probes_ahead_run_side_by_side_and_answer_image(project: Project,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    answer = "bash:\n  Installed: 5.2\n  Candidate: 5.2\n  Version table:\n" \
+             " *** 5.2 500\n        500 http://deb.debian.org/debian bookworm/main amd64 Packages\n"
+    both = threading.Barrier(2, timeout=10)  # only passes when two probes run at once
+    ran: list[str] = []
+
+    def fake_run(image: str, subject: str, run_id: str, proxy: str | None) -> str:
+        ran.append(image)
+        both.wait()
+        return answer
+
+    monkeypatch.setattr(probe, "run_probe", fake_run)
+    monkeypatch.setattr(probe, "package_cache", lambda project, emit: "http://cache:3142")
+    prober = probe.Prober(project, "run-1", lambda kind, data: None)
+    prober.ahead([("sha256:a", "a", list(MANIFEST)), ("sha256:b", "b", list(MANIFEST))])
+    assert prober.image("sha256:a", "a", list(MANIFEST)).up_to_date
+    assert prober.image("sha256:b", "b", list(MANIFEST)).up_to_date
+    assert sorted(ran) == ["sha256:a", "sha256:b"]
+    prober.ahead([("sha256:c", "c", [])])
+    prober.close()  # c's answer (an error: no manifest) is dropped, not raised
+    with pytest.raises(probe.ProbeError, match="no package manifest"):
+        prober.image("sha256:c", "c", [])
