@@ -66,7 +66,7 @@ def refresh_unless_current(ref: str, prober: Prober | None, emit: Sink) -> BaseR
     started = time.monotonic()
     try:
         verdict = prober.base(ref, base_manifest(ref))
-    except ProbeError as exc:
+    except (ProbeError, docker.errors.DockerException) as exc:
         emit("info", {"image": ref, "text": f"probe failed ({exc}); refreshing the base"})
         return refresh_base(ref)
     if not verdict.up_to_date:

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import docker.errors
+
 from bakery.build.docker_builder import BuildOutcome, build
 from bakery.definitions.image import ImageDefinition
 from bakery.engine.base import find_local
@@ -173,6 +175,14 @@ def _patch_all(project: Project, defns: list[ImageDefinition], run: PatchRun, re
         conn.close()
 
 
+def _local_base(ref: str) -> str | None:
+    """The local base's id; None when the engine cannot say (the build then reports why)."""
+    try:
+        return find_local(ref)
+    except docker.errors.DockerException:
+        return None
+
+
 def _baseline(conn: Any, defn: ImageDefinition) -> tuple[list[builds.BuildRecord],
                                                           builds.BuildRecord | None]:
     """The image's build records (newest first) and the current image among them."""
@@ -189,7 +199,7 @@ def _probe_targets(conn: Any, defns: list[ImageDefinition]) -> list[tuple[str, s
         _, baseline = _baseline(conn, defn)
         if baseline is None or decide.definition_drifted(baseline.definition, defn.normalised()):
             continue
-        if baseline.base_id and find_local(defn.base) != baseline.base_id:
+        if baseline.base_id and _local_base(defn.base) != baseline.base_id:
             continue
         targets.append((baseline.image_id, defn.name, list(baseline.manifest)))
     return targets
@@ -240,7 +250,7 @@ def nothing_pending(prober: Prober, defn: ImageDefinition, baseline: builds.Buil
     def say(text: str) -> None:
         emit("info", {"image": defn.name, "text": text})
 
-    base_now = find_local(defn.base)
+    base_now = _local_base(defn.base)
     if base_now is None or (baseline.base_id and base_now != baseline.base_id):
         say(f"{defn.base} is not the base {baseline.version} was built on: rebuilding, no probe")
         return False
