@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import secrets
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import docker.errors
@@ -36,6 +37,7 @@ RUN_LABEL = f"{labels.PREFIX}.patch.run"
 MARK = "@@bakery-probe-policy"
 TIMEOUT = 300.0  # seconds for apt-get update and the policy query together
 PARALLEL = 3  # probes at a time: most of one is apt waiting on the cache and the mirror
+STALE = 2 * TIMEOUT  # a probe container older than this was left by a run that died
 
 # --error-on=any: a source that fails to update is a failure, not a warning (apt >= 2.1;
 # an older apt refuses the option, which is a failure too: the runner then rebuilds).
@@ -66,6 +68,32 @@ def container_name(subject: str, run_id: str) -> str:
     """bakery-probe-<subject>-<run>-<token>: unique per probe, readable in `docker ps`. Pure."""
     slug = re.sub(r"[^a-zA-Z0-9_.-]+", "-", subject).strip("-") or "image"
     return f"bakery-probe-{slug[:60]}-{run_id[-6:]}-{secrets.token_hex(3)}"
+
+
+def is_stale(created: str, now: datetime, after: float = STALE) -> bool:
+    """Whether a container created at ``created`` (the engine's RFC 3339 time, nanoseconds and
+    all) is older than ``after`` seconds. Pure; an unreadable time is not stale."""
+    try:
+        when = datetime.strptime(created[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+    except ValueError:
+        return False
+    return (now - when).total_seconds() > after
+
+
+def reap_stale() -> list[str]:
+    """Remove probe containers a killed run left behind (kill -9 skips ``finally``); a live
+    probe is never that old (its wait times out at TIMEOUT). Best effort; names removed."""
+    removed = []
+    now = datetime.now(UTC)
+    try:
+        for container in engine().containers.list(all=True,
+                                                  filters={"label": f"{labels.ROLE}={ROLE}"}):
+            if is_stale(container.attrs.get("Created", ""), now):
+                container.remove(force=True)
+                removed.append(container.name)
+    except (docker.errors.DockerException, requests.exceptions.RequestException):
+        pass  # another run reaped it first, or the engine is busy: next run's turn
+    return removed
 
 
 def run_probe(image: str, subject: str, run_id: str, proxy: str | None,
@@ -122,6 +150,7 @@ class Prober:
 
     def proxy(self) -> str | None:
         if not self._asked:
+            reap_stale()  # once per run, before its first probe
             self._proxy = package_cache(self.project,
                                         lambda kind, data: self.emit(kind, {"image": "", **data}))
             self._asked = True

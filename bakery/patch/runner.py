@@ -217,7 +217,7 @@ def _patch_one(project: Project, conn: Any, defn: ImageDefinition, run_id: str,
             else defn.path
         raise _Failed("baseline", f"{where} changed since {defn.name} {baseline.version} was "
                       f"built; build it (with a new version) before patching")
-    if prober is not None and nothing_pending(prober, defn, baseline, emit):
+    if prober is not None and nothing_pending(prober, defn, baseline, result, emit):
         result.status = UP_TO_DATE
         return
     new_version = versions.next_patch_version(
@@ -241,13 +241,14 @@ def _patch_one(project: Project, conn: Any, defn: ImageDefinition, run_id: str,
 
 
 def nothing_pending(prober: Prober, defn: ImageDefinition, baseline: builds.BuildRecord,
-                    emit: PatchEvents) -> bool:
+                    result: PatchResult, emit: PatchEvents) -> bool:
     """True when the probe shows the current image has no pending upgrade (no rebuild needed).
 
     False (rebuild) when something is pending, when the local base is not the one the image
     was built on (a rebuild would start from other packages), and when the probe cannot
-    answer; the event says which."""
+    answer; the event (and ``result.probe``) says which."""
     def say(text: str) -> None:
+        result.probe = text
         emit("info", {"image": defn.name, "text": text})
 
     base_now = _local_base(defn.base)
@@ -261,7 +262,8 @@ def nothing_pending(prober: Prober, defn: ImageDefinition, baseline: builds.Buil
         say(f"probe failed ({exc}); falling back to a full rebuild")
         return False
     if verdict.up_to_date:
-        emit("stage", {"image": defn.name, "text": f"probe: {describe(verdict)}; no rebuild"})
+        result.probe = f"probe: {describe(verdict)}; no rebuild"
+        emit("stage", {"image": defn.name, "text": result.probe})
         return True
     if verdict.conclusive:
         say(f"probe: {describe(verdict)}")

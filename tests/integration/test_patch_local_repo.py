@@ -189,6 +189,7 @@ def test_patch_picks_up_a_new_package_version_once(project: Project, apt_repo, h
     assert report["changed"] is True and report["failed"] is False
     [image] = report["images"]
     assert image["status"] == "patched"
+    assert f"{PACKAGE} 1 -> 2" in image["probe"]
     assert image["old_version"] == "1.0.0"
     assert image["new_version"] == "1.0.0+patch.1"
     assert {"name": PACKAGE, "old": "1", "new": "2"} in image["changes"]
@@ -223,6 +224,7 @@ def test_patch_picks_up_a_new_package_version_once(project: Project, apt_repo, h
     assert image2["new_version"] == "up to date"
     assert image2["old_version"] == "1.0.0+patch.1"
     assert image2["changes"] == []
+    assert image2["probe"] == "probe: no pending upgrades; no rebuild"
 
     # --rebuild skips the probe: a candidate is built, found identical and discarded; the
     # human report says the same and nothing new is left.

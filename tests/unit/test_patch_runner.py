@@ -82,6 +82,8 @@ def test_nothing_pending_is_up_to_date_without_a_build(setup) -> None:
     assert result.new_version is None and result.changes == []
     assert prober.calls == [("image", "sha256:web")]
     assert ("stage", "probe: no pending upgrades; no rebuild") in events
+    assert result.probe == "probe: no pending upgrades; no rebuild"
+    assert result.as_json()["probe"] == result.probe
 
 
 def test_pending_upgrades_go_on_to_the_candidate_build(setup) -> None:
@@ -203,3 +205,12 @@ def test_probes_ahead_run_side_by_side_and_answer_image(project: Project,
     prober.close()  # c's answer (an error: no manifest) is dropped, not raised
     with pytest.raises(probe.ProbeError, match="no package manifest"):
         prober.image("sha256:c", "c", [])
+
+
+def test_only_old_probe_containers_are_stale() -> None:
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 12, 1, 15, 0, 0, tzinfo=UTC)
+    assert probe.is_stale("2026-12-01T14:40:00.123456789Z", now)
+    assert not probe.is_stale("2026-12-01T14:59:00.123456789Z", now)
+    assert not probe.is_stale("", now) and not probe.is_stale("yesterday", now)
