@@ -12,7 +12,10 @@ the machine's load average printed beside every pair (the engine is shared with 
           layers, a new id), so neither can reuse the other's layers. Also a single cold image
           (web) both ways, and bakery with the cache turned off (its own overhead alone).
   patch   `bakery patch --all` of those four vs four `packer build` runs of the templates
-          bakery's packer builder renders (Packer has no cache: a rebuild redoes every step).
+          bakery's packer builder renders (Packer has no cache: a rebuild redoes every step):
+          once with updates pending (the bench's base predates archive updates), once in the
+          nightly case right after (nothing pending: the probe skips every rebuild), and that
+          nightly case again with --rebuild (a candidate per image, as before the probe).
   verify  `bakery verify web` vs the floor: start the same image, wait for its health check,
           run plain `pytest --hosts=docker://ID` on images/web/tests with a 20-line conftest
           giving the two fixtures those tests use.
@@ -194,9 +197,32 @@ def bench_build(tmp: Path, rounds: int, made: Made, rows: list[tuple[str, ...]]
     return {k: statistics.median(v) for k, v in got.items() if v}, built
 
 
+def patch_once(project: Project, *flags: str) -> tuple[float, str]:
+    """One `bakery patch --all --no-base-refresh --json`: its seconds and what it did, in words
+    (statuses, and how many images the probe let skip their rebuild)."""
+    started = time.monotonic()
+    proc = subprocess.run([BAKERY, "patch", "--all", "--no-base-refresh", "--json", *flags],
+                          capture_output=True, text=True, env={**os.environ, **env_for(project)},
+                          check=False)
+    seconds = time.monotonic() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"bakery patch failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n"
+                         f"{proc.stderr[-3000:]}")
+    statuses = [image["status"] for image in json.loads(proc.stdout)["images"]]
+    said = ", ".join(f"{statuses.count(s)} {s}" for s in sorted(set(statuses)))
+    skipped = proc.stderr.count("probe: no pending upgrades; no rebuild")
+    return seconds, f"{said}; {skipped} rebuild(s) skipped by the probe"
+
+
 def bench_patch(tmp: Path, rounds: int, made: Made, rows: list[tuple[str, ...]],
                 project: Project | None) -> dict[str, float]:
-    """bakery patch --all on a project whose four images are built, vs four Packer rebuilds."""
+    """bakery patch --all on a project whose four images are built, vs four Packer rebuilds.
+
+    Per round: (a) "pending": a patch right after the build (the bench's base predates archive
+    updates, so each image has upgrades: rebuilt, verified, recorded); (b) "nightly": a patch
+    right after that, nothing pending (the probe decides, no image is rebuilt); (c) the same
+    nightly case with --rebuild, the behaviour before the probe (a candidate per image, built
+    and discarded). Packer always rebuilds; it runs once beside (a) and once beside (b)."""
     if project is None:
         run = uuid.uuid4().hex[:6]
         base = fresh_base_tag(f"bench{run}p")
@@ -209,20 +235,41 @@ def bench_patch(tmp: Path, rounds: int, made: Made, rows: list[tuple[str, ...]],
         prepared = dockerb.prepare(project.load_image(name), builder="packer")
         templates.append(json.dumps(template_for(project, prepared)))
     packer = [packer_path(), "build", "-machine-readable", "-color=false", "-"]
-    got: dict[str, list[float]] = {"patch": [], "packer": []}
-    for r in range(rounds):
-        before = load()
-        seconds, _ = timed([BAKERY, "patch", "--all", "--no-base-refresh"], env_for(project))
-        got["patch"].append(seconds)
+
+    def packer_all() -> float:
         started = time.monotonic()
         for template in templates:
             _, packer_out = timed(packer, stdin=template)
             if image := artifact_id(packer_out):
                 made.ids.append(image)
-        got["packer"].append(time.monotonic() - started)
-        rows.append(("patch", f"round {r + 1}: four images", "bakery patch --all --no-base-refresh",
-                     f"{got['patch'][-1]:.1f}", "4x packer build (rebuild)", f"{got['packer'][-1]:.1f}",
-                     ratio(got["patch"][-1], got["packer"][-1]), f"{before} -> {load()}"))
+        return time.monotonic() - started
+
+    got: dict[str, list[float]] = {k: [] for k in ("pending", "packer_p", "patch", "packer",
+                                                   "rebuild")}
+    for r in range(rounds):
+        before = load()
+        seconds, did = patch_once(project)
+        got["pending"].append(seconds)
+        got["packer_p"].append(packer_all())
+        rows.append(("patch", f"round {r + 1}: four images, updates pending ({did})",
+                     "bakery patch --all --no-base-refresh", f"{seconds:.1f}",
+                     "4x packer build (rebuild)", f"{got['packer_p'][-1]:.1f}",
+                     ratio(seconds, got["packer_p"][-1]), f"{before} -> {load()}"))
+        before = load()
+        seconds, did = patch_once(project)
+        got["patch"].append(seconds)
+        got["packer"].append(packer_all())
+        rows.append(("patch", f"round {r + 1}: four images, nightly, nothing pending ({did})",
+                     "bakery patch --all --no-base-refresh", f"{seconds:.1f}",
+                     "4x packer build (rebuild)", f"{got['packer'][-1]:.1f}",
+                     ratio(seconds, got["packer"][-1]), f"{before} -> {load()}"))
+        before = load()
+        seconds, did = patch_once(project, "--rebuild")
+        got["rebuild"].append(seconds)
+        rows.append(("patch", f"round {r + 1}: four images, nightly, without the probe ({did})",
+                     "bakery patch --all --no-base-refresh --rebuild", f"{seconds:.1f}",
+                     "4x packer build (the row above)", f"{got['packer'][-1]:.1f}",
+                     ratio(seconds, got["packer"][-1]), f"{before} -> {load()}"))
     return {k: statistics.median(v) for k, v in got.items()}
 
 
@@ -348,7 +395,9 @@ def main() -> None:
     pairs = [("four images cold, build --all / 4x docker build", "all_b", "all_d", "goal 0.6x"),
              ("web cold, cache warm / docker build", "one_b", "one_d", "goal 1.05x"),
              ("web cold, cache off / docker build", "one_off", "one_d", ""),
-             ("patch --all / 4x packer rebuild", "patch", "packer", "goal 0.3x"),
+             ("patch --all, updates pending / 4x packer rebuild", "pending", "packer_p", ""),
+             ("patch --all, nightly (probe) / 4x packer rebuild", "patch", "packer", "goal 0.3x"),
+             ("patch --all --rebuild, nightly / 4x packer rebuild", "rebuild", "packer", ""),
              ("verify web / floor", "verify", "floor", "goal 1.2x")]
     summary = "; ".join(f"{label} = {medians[a] / medians[b]:.3f}x" + (f" ({goal})" if goal else "")
                         for label, a, b, goal in pairs if a in medians and b in medians)

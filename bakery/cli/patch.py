@@ -21,11 +21,17 @@ from bakery.patch.runner import patch as run_patch
 @click.option("--yes", is_flag=True, help="Allow --rollout to a production environment.")
 @click.option("--no-base-refresh", is_flag=True,
               help="Keep the local base images as they are (packages are still upgraded).")
+@click.option("--rebuild", is_flag=True,
+              help="Build a candidate of every image (and re-bootstrap every base) even when "
+                   "the probe would find no pending upgrade.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable report on stdout.")
 @pass_context
 def patch(ctx: Context, names: tuple[str, ...], patch_all: bool, rollout_env: str | None,
-          yes: bool, no_base_refresh: bool, as_json: bool) -> None:
+          yes: bool, no_base_refresh: bool, rebuild: bool, as_json: bool) -> None:
     """Rebuild images with every package upgrade; keep a new image only when packages changed.
+
+    A probe (apt-cache policy in a throwaway container of each current image) first skips the
+    rebuild of images with no pending upgrade; --rebuild turns it off.
 
     Exit 0 when every image is patched (and verified) or up to date, 1 when any failed.
     """
@@ -41,13 +47,15 @@ def patch(ctx: Context, names: tuple[str, ...], patch_all: bool, rollout_env: st
 
     run = run_patch(ctx.project, None if patch_all else list(names),
                     refresh_bases=not no_base_refresh, rollout_env=rollout_env, yes=yes,
-                    on_event=show)
+                    rebuild=rebuild, on_event=show)
     if as_json:
         print_json(run.as_json())
     else:
         for base in run.bases:
             state = "unchanged" if base.previous_id == base.image_id \
                 else f"refreshed, {len(base.changes)} package change(s)"
+            if base.probed:
+                state += " (probe: nothing pending, not re-bootstrapped)"
             console.print(f"[green]✓[/] base {base.ref} {state}", highlight=False)
         for r in run.results:
             if r.status == PATCHED:

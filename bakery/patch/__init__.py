@@ -1,4 +1,5 @@
 """Nightly patch rebuilds: refresh packages, compare manifests, bump, verify, record, roll out.
 
-versions.py and decide.py are pure; bases.py, candidate.py and runner.py do the I/O.
+versions.py, decide.py and pending.py are pure; probe.py, bases.py, candidate.py and runner.py
+do the I/O.
 """

@@ -72,6 +72,7 @@ class PatchResult:
     rollout: list[dict[str, Any]] | None = None
     stage: str | None = None  # where a failure happened: baseline, build, verify, rollout
     error: str | None = None
+    probe: str | None = None  # what the probe said (None: not probed, e.g. --rebuild)
 
     @property
     def failed(self) -> bool:
@@ -90,6 +91,7 @@ class PatchResult:
             "rollout": self.rollout,
             "stage": self.stage,
             "error": self.error,
+            "probe": self.probe,
         }
 
 

@@ -5,6 +5,11 @@ For each image: find the current image (decide.choose_baseline), build a candida
 package step, so every later layer rebuilds too), compare package manifests, then
 either discard the candidate ("up to date") or verify it, record the changelog and,
 when asked, roll it out.
+
+Before any of that, a probe (probe.py: apt-cache policy in a throwaway container of the
+current image) asks apt whether anything is pending; when nothing is, the image is up to date
+without a rebuild. A probe that cannot answer means a rebuild, as does ``rebuild=True``
+(`bakery patch --rebuild`).
 """
 
 from __future__ import annotations
@@ -15,14 +20,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import docker.errors
+
 from bakery.build.docker_builder import BuildOutcome, build
 from bakery.definitions.image import ImageDefinition
+from bakery.engine.base import find_local
 from bakery.errors import BakeryError, RolloutError, UsageError
 from bakery.model.events import Sink, quiet
-from bakery.packages import diff_manifests
+from bakery.packages import Package, diff_manifests
 from bakery.patch import candidate, decide, versions
-from bakery.patch.bases import BaseRefresh, refresh_base
+from bakery.patch.bases import BaseRefresh, refresh_unless_current
 from bakery.patch.decide import FAILED, PATCHED, UP_TO_DATE, PatchResult
+from bakery.patch.pending import describe
+from bakery.patch.probe import ProbeError, Prober
 from bakery.project import Project
 from bakery.rollout.service import rollout
 from bakery.store import builds, locks, patches, verifications
@@ -102,9 +112,12 @@ def services_in(project: Project, env: str) -> dict[str, list[str]]:
 
 
 def patch(project: Project, names: list[str] | None = None, *, refresh_bases: bool = True,
-          rollout_env: str | None = None, yes: bool = False,
+          rollout_env: str | None = None, yes: bool = False, rebuild: bool = False,
           on_event: PatchEvents | None = None) -> PatchRun:
-    """Patch ``names`` (all images when None). Bad input raises before anything changes."""
+    """Patch ``names`` (all images when None). Bad input raises before anything changes.
+
+    ``rebuild``: skip the probe and build a candidate of every image (and re-bootstrap every
+    base), the behaviour before the probe existed."""
     emit = on_event or quiet
     defns = project.load_images(names)
     services: dict[str, list[str]] = {}
@@ -116,28 +129,32 @@ def patch(project: Project, names: list[str] | None = None, *, refresh_bases: bo
     # One patch run at a time per project: two would pick the same patch number.
     with locks.Held(state_url(project), PATCH_LOCK, purpose=f"bakery patch {run.run_id}",
                     on_takeover=lambda text: emit("info", {"image": "", "text": text})):
-        _patch_all(project, defns, run, refresh_bases, rollout_env, services, emit)
+        prober = None if rebuild else Prober(project, run.run_id, emit)
+        _patch_all(project, defns, run, refresh_bases, rollout_env, services, emit, prober)
     return run
 
 
 def _patch_all(project: Project, defns: list[ImageDefinition], run: PatchRun, refresh_bases: bool,
-               rollout_env: str | None, services: dict[str, list[str]], emit: PatchEvents) -> None:
+               rollout_env: str | None, services: dict[str, list[str]], emit: PatchEvents,
+               prober: Prober | None = None) -> None:
     base_errors: dict[str, str] = {}
     if refresh_bases:
         for ref in sorted({d.base for d in defns}):
             emit("stage", {"image": ref, "text": "refreshing base"})
             try:
-                run.bases.append(refresh_base(ref))
+                run.bases.append(refresh_unless_current(ref, prober, emit))
             except BakeryError as exc:
                 base_errors[ref] = str(exc)
     conn = open_store(project)
     try:
+        if prober is not None:
+            prober.ahead(_probe_targets(conn, [d for d in defns if d.base not in base_errors]))
         for defn in defns:
             result = PatchResult(defn.name, FAILED)
             try:
                 if defn.base in base_errors:
                     raise _Failed("base", f"refreshing {defn.base} failed: {base_errors[defn.base]}")
-                _patch_one(project, conn, defn, run.run_id, result, emit)
+                _patch_one(project, conn, defn, run.run_id, result, emit, prober)
                 if result.status == PATCHED and rollout_env is not None:
                     _rollout(project, defn.name, services.get(defn.name, []), rollout_env, result, emit)
             except _Failed as exc:
@@ -153,14 +170,44 @@ def _patch_all(project: Project, defns: list[ImageDefinition], run: PatchRun, re
                 changes=result.changes, verification=result.verification,
                 rollout=result.rollout, error=result.error))
     finally:
+        if prober is not None:
+            prober.close()
         conn.close()
 
 
-def _patch_one(project: Project, conn: Any, defn: ImageDefinition, run_id: str,
-               result: PatchResult, emit: PatchEvents) -> None:
+def _local_base(ref: str) -> str | None:
+    """The local base's id; None when the engine cannot say (the build then reports why)."""
+    try:
+        return find_local(ref)
+    except docker.errors.DockerException:
+        return None
+
+
+def _baseline(conn: Any, defn: ImageDefinition) -> tuple[list[builds.BuildRecord],
+                                                          builds.BuildRecord | None]:
+    """The image's build records (newest first) and the current image among them."""
     records = builds.find(conn, defn.name)
     verified = {r.fingerprint for r in records if verifications.is_verified(conn, r.fingerprint)}
-    baseline = decide.choose_baseline(records, defn.version, verified)
+    return records, decide.choose_baseline(records, defn.version, verified)
+
+
+def _probe_targets(conn: Any, defns: list[ImageDefinition]) -> list[tuple[str, str, list[Package]]]:
+    """(image id, name, manifest) of the current images _patch_one will probe: built on the
+    local base, from the definition as it is now. The probes run side by side ahead."""
+    targets = []
+    for defn in defns:
+        _, baseline = _baseline(conn, defn)
+        if baseline is None or decide.definition_drifted(baseline.definition, defn.normalised()):
+            continue
+        if baseline.base_id and _local_base(defn.base) != baseline.base_id:
+            continue
+        targets.append((baseline.image_id, defn.name, list(baseline.manifest)))
+    return targets
+
+
+def _patch_one(project: Project, conn: Any, defn: ImageDefinition, run_id: str,
+               result: PatchResult, emit: PatchEvents, prober: Prober | None = None) -> None:
+    records, baseline = _baseline(conn, defn)
     if baseline is None:
         raise _Failed("baseline", f"no build of {defn.name} {defn.version} to patch: "
                       f"run `bakery build {defn.name}` first")
@@ -170,6 +217,9 @@ def _patch_one(project: Project, conn: Any, defn: ImageDefinition, run_id: str,
             else defn.path
         raise _Failed("baseline", f"{where} changed since {defn.name} {baseline.version} was "
                       f"built; build it (with a new version) before patching")
+    if prober is not None and nothing_pending(prober, defn, baseline, result, emit):
+        result.status = UP_TO_DATE
+        return
     new_version = versions.next_patch_version(
         defn.version, [r.version for r in records] + patches.versions(conn, defn.name))
     emit("stage", {"image": defn.name, "text": f"rebuilding as {new_version} with refreshed packages"})
@@ -188,6 +238,38 @@ def _patch_one(project: Project, conn: Any, defn: ImageDefinition, run_id: str,
     emit("stage", {"image": defn.name, "text": f"{len(changes)} package change(s); verifying {new_version}"})
     _verify(project, defn.name, new_version, outcome, result)
     result.status = PATCHED
+
+
+def nothing_pending(prober: Prober, defn: ImageDefinition, baseline: builds.BuildRecord,
+                    result: PatchResult, emit: PatchEvents) -> bool:
+    """True when the probe shows the current image has no pending upgrade (no rebuild needed).
+
+    False (rebuild) when something is pending, when the local base is not the one the image
+    was built on (a rebuild would start from other packages), and when the probe cannot
+    answer; the event (and ``result.probe``) says which."""
+    def say(text: str) -> None:
+        result.probe = text
+        emit("info", {"image": defn.name, "text": text})
+
+    base_now = _local_base(defn.base)
+    if base_now is None or (baseline.base_id and base_now != baseline.base_id):
+        say(f"{defn.base} is not the base {baseline.version} was built on: rebuilding, no probe")
+        return False
+    emit("stage", {"image": defn.name, "text": f"probing {baseline.version} for pending upgrades"})
+    try:
+        verdict = prober.image(baseline.image_id, defn.name, list(baseline.manifest))
+    except ProbeError as exc:
+        say(f"probe failed ({exc}); falling back to a full rebuild")
+        return False
+    if verdict.up_to_date:
+        result.probe = f"probe: {describe(verdict)}; no rebuild"
+        emit("stage", {"image": defn.name, "text": result.probe})
+        return True
+    if verdict.conclusive:
+        say(f"probe: {describe(verdict)}")
+    else:
+        say(f"probe inconclusive ({describe(verdict)}); falling back to a full rebuild")
+    return False
 
 
 def _verify(project: Project, name: str, version: str, outcome: BuildOutcome,

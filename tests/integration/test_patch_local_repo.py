@@ -1,6 +1,7 @@
 """`bakery patch` against a local apt repository: version 1 of a package is baked in,
-version 2 is published, patch makes one new image with the changelog `bakery-hello 1 -> 2`,
-and a second patch says "up to date" and makes nothing.
+version 2 is published, the probe sees it pending and patch makes one new image with the
+changelog `bakery-hello 1 -> 2`; a second patch's probe finds nothing pending and says
+"up to date" without building anything, and `--rebuild` builds a candidate and discards it.
 
 The repository is a folder served over HTTP on the engine's bridge gateway, so build
 containers reach it; apt reads it as a flat repository (`deb [trusted=yes] http://gw:port/ ./`).
@@ -180,10 +181,15 @@ def test_patch_picks_up_a_new_package_version_once(project: Project, apt_repo, h
     # it is covered by its own test. Packages are upgraded in the build either way.
     first = bakery("patch", name, "--json", "--no-base-refresh")
     assert first.returncode == 0, first.stdout + first.stderr
+    # The probe (apt in a container of 1.0.0, the local repository direct) saw the upgrade.
+    assert f"{name} probing 1.0.0 for pending upgrades" in first.stderr
+    assert f"{PACKAGE} 1 -> 2" in first.stderr
+    assert "rebuilding as 1.0.0+patch.1" in first.stderr
     report = json.loads(first.stdout)
     assert report["changed"] is True and report["failed"] is False
     [image] = report["images"]
     assert image["status"] == "patched"
+    assert f"{PACKAGE} 1 -> 2" in image["probe"]
     assert image["old_version"] == "1.0.0"
     assert image["new_version"] == "1.0.0+patch.1"
     assert {"name": PACKAGE, "old": "1", "new": "2"} in image["changes"]
@@ -193,8 +199,24 @@ def test_patch_picks_up_a_new_package_version_once(project: Project, apt_repo, h
     assert read_file(docker_engine, patched_tag, "/usr/share/bakery-hello/VERSION") == "2\n"
     assert read_file(docker_engine, f"bakery/{name}:1.0.0", "/usr/share/bakery-hello/VERSION") == "1\n"
 
+    def made() -> tuple[set[str], list[str]]:
+        conn = connect(project.db_path)
+        try:
+            records = sorted(r.fingerprint for r in builds.find(conn, name))
+        finally:
+            conn.close()
+        return {i.id for i in docker_engine.images.list(name=f"bakery/{name}")}, records
+
+    before = made()
     second = bakery("patch", name, "--json", "--no-base-refresh")
     assert second.returncode == 0, second.stdout + second.stderr
+    # The nightly case: the probe ran, found nothing, and no candidate was built.
+    assert f"{name} probing 1.0.0+patch.1 for pending upgrades" in second.stderr
+    assert f"{name} probe: no pending upgrades; no rebuild" in second.stderr
+    assert "rebuilding as" not in second.stderr
+    assert made() == before
+    assert not docker_engine.containers.list(all=True, filters={"label": "io.bakery.role=patch-probe",
+                                                                 "name": f"bakery-probe-{name}-"})
     report2 = json.loads(second.stdout)
     assert report2["changed"] is False and report2["failed"] is False
     [image2] = report2["images"]
@@ -202,11 +224,16 @@ def test_patch_picks_up_a_new_package_version_once(project: Project, apt_repo, h
     assert image2["new_version"] == "up to date"
     assert image2["old_version"] == "1.0.0+patch.1"
     assert image2["changes"] == []
+    assert image2["probe"] == "probe: no pending upgrades; no rebuild"
 
-    # The human report says the same, and a third run still makes nothing.
-    third = bakery("patch", name, "--no-base-refresh")
+    # --rebuild skips the probe: a candidate is built, found identical and discarded; the
+    # human report says the same and nothing new is left.
+    third = bakery("patch", name, "--no-base-refresh", "--rebuild")
     assert third.returncode == 0, third.stdout + third.stderr
+    assert "probing" not in third.stdout
+    assert f"{name} rebuilding as 1.0.0+patch.2 with refreshed packages" in third.stdout
     assert f"{name} 1.0.0+patch.1 up to date" in third.stdout
+    assert made()[1] == before[1]
 
     # At most one new image: the candidates of later runs left no tag and no record.
     tags = sorted(t for i in docker_engine.images.list(name=f"bakery/{name}") for t in i.tags)

@@ -56,3 +56,20 @@ def test_a_second_patch_run_at_the_same_time_is_refused(project: Project) -> Non
         assert conn.execute("SELECT COUNT(*) FROM patches").fetchone()[0] == 0
     finally:
         conn.close()
+
+
+def test_rebuild_is_passed_to_the_runner_and_off_by_default(project: Project, monkeypatch) -> None:
+    from bakery.cli import patch as patch_cli
+    from bakery.patch.runner import PatchRun
+
+    seen: list[bool] = []
+
+    def fake(project, names, **kwargs):
+        seen.append(kwargs["rebuild"])
+        return PatchRun("run-1")
+
+    monkeypatch.setattr(patch_cli, "run_patch", fake)
+    assert invoke("web", "--no-base-refresh").exit_code == 0
+    assert invoke("web", "--rebuild").exit_code == 0
+    assert seen == [False, True]
+    assert "--rebuild" in invoke("--help").output
