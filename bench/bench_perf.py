@@ -334,7 +334,7 @@ def bench_verify(tmp: Path, runs: int, made: Made, rows: list[tuple[str, ...]]) 
     return {k: statistics.median(v) for k, v in got.items()}
 
 
-SECTION = """## Many images, patch, verify near the floor (issue 13, build and verify half)
+SECTION = """## Many images, patch, verify near the floor (issue 13)
 
 Command: `{command}` ({when}; {args}). Load average (1/5 min) before -> after each pair in
 the last column: the engine and the 2 cores are shared with other work, so read the ratios
@@ -345,7 +345,15 @@ unique LABEL: the same layers, a new image id), so no side reuses the other's la
 `docker build` gets the very Dockerfile, context and labels bakery renders, through the
 classic builder (`DOCKER_BUILDKIT=0`, the one the SDK drives), with `--no-cache`; Packer runs
 the template bakery's packer builder renders. `bakery build --all` starts with the package
-cache pruned (empty): the first image fills it, the others are served from it. The floor
+cache pruned (empty) and builds with its default `-j` (one image per core: 2 here); the
+`docker build`s run one after another, as a script of four would. Patch, in one round on
+four built images: (a) `patch --all` with updates pending (the bench's base predates archive
+updates: every image is rebuilt, verified and recorded); (b) the nightly case right after,
+where the probe (`apt-cache policy` in a throwaway container of each current image, through
+the package cache) finds nothing pending; (c) the same nightly case with `--rebuild` (the
+behaviour before the probe); Packer rebuilds beside (a) and (b), and (c) is read against
+(b)'s Packer time. `--no-base-refresh`: the bench's base is a tag mmdebstrap cannot
+bootstrap. The floor
 for verify starts the same image on the default bridge, waits for the engine's health
 verdict and runs plain `pytest --hosts=docker://ID` on images/web/tests (20-line conftest for
 its `image` and `container_url` fixtures); bakery's side is its CLI end to end (two Python
