@@ -13,6 +13,8 @@ from typing import Any
 CONTEXT_ENV = "BAKERY_VERIFY_CONTEXT"
 # Set when the child starts before the container is healthy: it runs no check until this file exists.
 GO_ENV = "BAKERY_VERIFY_GO"
+# Where bakery's process writes the filesystem scan the child's checks read (fsscan.py).
+SCAN_ENV = "BAKERY_VERIFY_SCAN"
 # The built-in checks, collected by path next to the image's tests.
 BUILTIN_MODULE = Path(__file__).with_name("builtin_checks.py")
 

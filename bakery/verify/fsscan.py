@@ -1,11 +1,18 @@
 """The one scan of a container's filesystem for baked-in keys, credentials and secret values:
 the scanned folders as tar streams from the engine (no tool in the image needed), read by
-``secretscan``. It runs in a thread of the pytest child, beside the other checks."""
+``secretscan``.
+
+The parent (bakery's own process, idle while the checks run) scans in a thread from the
+health verdict on and hands the result to the pytest child as a JSON file: reading tar
+streams is CPU in Python, and in the child it would take the GIL from the checks."""
 
 from __future__ import annotations
 
+import json
+import os
 import posixpath
 from collections.abc import Iterator
+from pathlib import Path
 
 import docker
 import docker.errors
@@ -54,3 +61,27 @@ def scan(container_id: str, secret_values: dict[str, str],
         return scanned, findings
     finally:
         client.close()
+
+
+def write_result(path: Path, container_id: str, secret_values: dict[str, str], dests: list[str]) -> None:
+    """Scan and write ``{"scanned": [...], "findings": [...]}`` (or ``{"error": ...}``) to
+    ``path`` in one rename, so the reader never sees half of it."""
+    try:
+        scanned, findings = scan(container_id, secret_values, dests)
+        data: dict[str, object] = {"scanned": scanned, "findings": [
+            {"kind": f.kind, "where": f.where, "detail": f.detail} for f in findings]}
+    except Exception as exc:  # noqa: BLE001 - the check that reads it reports the error
+        data = {"error": f"{type(exc).__name__}: {exc}"}
+    staged = path.with_name(path.name + ".part")
+    fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(data, handle)
+    staged.replace(path)
+
+
+def read_result(path: Path) -> tuple[list[str], list[secretscan.Finding]]:
+    """What write_result wrote; raises RuntimeError with the scan's error."""
+    data = json.loads(path.read_text())
+    if "error" in data:
+        raise RuntimeError(f"the filesystem scan failed: {data['error']}")
+    return list(data["scanned"]), [secretscan.Finding(**f) for f in data["findings"]]

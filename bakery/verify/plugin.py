@@ -12,14 +12,13 @@ import json
 import os
 import time
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bakery.verify.context import BUILTIN_MODULE, CONTEXT_ENV, GO_ENV, VerifyContext
+from bakery.verify.context import BUILTIN_MODULE, CONTEXT_ENV, GO_ENV, SCAN_ENV, VerifyContext
 from bakery.verify.model import ERROR, FAILED, PASSED, SKIPPED, CheckResult, CommandRun, redact_check
 from bakery.verify.suites import collection_hint
 
@@ -262,30 +261,22 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         while not os.path.exists(go):  # the parent kills this child if the go never comes
             time.sleep(0.02)
         _context = None  # read again: it now carries the health verdict
-    if any("filesystem_findings" in getattr(item, "fixturenames", ()) for item in session.items):
-        _start_filesystem_scan()
-
-
-_scan: Future[tuple[list[str], list[Any]]] | None = None
-
-
-def _start_filesystem_scan() -> None:
-    global _scan
-    from bakery.verify import fsscan  # here: it loads the docker SDK, as a host does
-
-    ctx = context()
-    dests = [f["dest"] for f in ctx.definition.get("files") or []]
-    _scan = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bakery-fsscan").submit(
-        fsscan.scan, ctx.container_id, ctx.secret_values, dests)
 
 
 def filesystem_scan() -> tuple[list[str], list[Any]]:
-    """(folders scanned, findings) of the one scan of the container's filesystem, started when
-    the checks began (after the health verdict, like every check)."""
-    if _scan is None:
-        _start_filesystem_scan()
-    assert _scan is not None
-    return _scan.result()
+    """(folders scanned, findings) of the one scan of the container's filesystem. bakery's
+    process scans from the health verdict on and writes the result where ``SCAN_ENV`` says
+    (fsscan.py); without it (the child run by hand) the scan runs here."""
+    from bakery.verify import fsscan  # here: it loads the docker SDK, as a host does
+
+    path = os.environ.get(SCAN_ENV)
+    if not path:
+        ctx = context()
+        return fsscan.scan(ctx.container_id, ctx.secret_values,
+                           [f["dest"] for f in ctx.definition.get("files") or []])
+    while not os.path.exists(path):  # the per-test time limit stops a scan that never ends
+        time.sleep(0.02)
+    return fsscan.read_result(Path(path))
 
 
 @pytest.hookimpl(tryfirst=True)

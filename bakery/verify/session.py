@@ -20,11 +20,13 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bakery.verify.context import BUILTIN_MODULE, CONTEXT_ENV, GO_ENV, VerifyContext
+from bakery.verify import fsscan
+from bakery.verify.context import BUILTIN_MODULE, CONTEXT_ENV, GO_ENV, SCAN_ENV, VerifyContext
 from bakery.verify.model import ERROR, CheckResult
 from bakery.verify.reaper import make_temp_folder
 from bakery.verify.suites import image_tests
@@ -126,8 +128,11 @@ class Checks:
         self.ini = self.folder / "pytest.ini"
         self.ini.write_text("[pytest]\n")
         self.go_path = self.folder / "go"
+        self.scan_path = self.folder / "scan.json"
+        self.scan: threading.Thread | None = None
         self.env = {**os.environ, CONTEXT_ENV: str(self.folder / "context.json"),
-                    GO_ENV: str(self.go_path), "PYTHONDONTWRITEBYTECODE": "1"}
+                    GO_ENV: str(self.go_path), SCAN_ENV: str(self.scan_path),
+                    "PYTHONDONTWRITEBYTECODE": "1"}
         self.image_folder = Path(ctx.image_folder)
         self.child = _Child(pytest_args(self.ini, self.image_folder, image_tests(self.image_folder),
                                         test_timeout), self.image_folder, self.env, results_path)
@@ -137,15 +142,23 @@ class Checks:
 
     def __exit__(self, *exc: object) -> None:
         self.child.stop()
+        if self.scan is not None:
+            self.scan.join()  # it reads the container: done before the container goes
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def go(self, health_status: str | None) -> None:
-        """Hand the child the health verdict and let it run the checks."""
+        """Hand the child the health verdict and let it run the checks; scan the container's
+        filesystem here meanwhile (this process only waits for results; fsscan.py)."""
         self.ctx.health_status = health_status
         staged = self.folder / "context.next.json"
         self.ctx.save(staged)
         staged.replace(self.folder / "context.json")  # the child never reads half a file
         self.go_path.touch()
+        dests = [f["dest"] for f in self.ctx.definition.get("files") or []]
+        self.scan = threading.Thread(target=fsscan.write_result, name="bakery-fsscan", daemon=True,
+                                     args=(self.scan_path, self.ctx.container_id,
+                                           self.ctx.secret_values, dests))
+        self.scan.start()
 
     def finish(self, emit: Callable[[CheckResult], None] | None = None) -> list[CheckResult]:
         """Wait for every check (after ``go``); the results in the order they ran."""

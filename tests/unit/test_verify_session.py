@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from bakery.verify.plugin import timeout_message
 from bakery.verify.session import broken_conftest, overrun_message, pytest_args
 
@@ -125,3 +127,25 @@ def test_the_throwaway_probes_health_faster_over_the_same_window() -> None:
     assert "test" not in paced  # the image's own test, inherited by the engine
     assert start_paced_healthcheck(None) is None
     assert start_paced_healthcheck({"interval": 0.2, "retries": 3}) is None
+
+
+def test_the_scan_result_travels_to_the_child_whole(tmp_path, monkeypatch) -> None:
+    """bakery's process writes the filesystem scan (or its error) in one rename; the child's
+    checks read the same findings back."""
+    from bakery.verify import fsscan
+    from bakery.verify.secretscan import Finding
+
+    found = [Finding("private key", "/etc/ssl/private/x.key"), Finding("secret value", "/srv/a", "value of T")]
+    monkeypatch.setattr(fsscan, "scan", lambda cid, secrets, dests: (["/etc", "/srv"], found))
+    path = tmp_path / "scan.json"
+    fsscan.write_result(path, "c1", {"T": "v"}, [])
+    assert fsscan.read_result(path) == (["/etc", "/srv"], found)
+    assert not list(tmp_path.glob("*.part"))
+
+    def broken(cid, secrets, dests):
+        raise OSError("engine went away")
+
+    monkeypatch.setattr(fsscan, "scan", broken)
+    fsscan.write_result(path, "c1", {}, [])
+    with pytest.raises(RuntimeError, match="engine went away"):
+        fsscan.read_result(path)
