@@ -135,7 +135,8 @@ def test_the_scan_result_travels_to_the_child_whole(tmp_path, monkeypatch) -> No
     from bakery.verify import fsscan
     from bakery.verify.secretscan import Finding
 
-    found = [Finding("private key", "/etc/ssl/private/x.key"), Finding("secret value", "/srv/a", "value of T")]
+    found = [Finding("private key", "/etc/ssl/private/x.key"),
+             Finding("secret value", "/srv/a", "value of T")]
     monkeypatch.setattr(fsscan, "scan", lambda cid, secrets, dests: (["/etc", "/srv"], found))
     path = tmp_path / "scan.json"
     fsscan.write_result(path, "c1", {"T": "v"}, [])
