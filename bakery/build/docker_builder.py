@@ -177,6 +177,7 @@ def _build_prepared(project: Project, prepared: PreparedBuild, started: float, e
     up_to_date = image_id is not None
     manifest = None
     if image_id is None:
+        sbom.preload()  # while the engine works
         proxy = package_proxy(project, prepared, emit)
         try:
             image_id, manifest = _engine_build(project, prepared, emit, nocache, proxy)
