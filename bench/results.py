@@ -15,7 +15,7 @@ def write_section(section: str, path: Path = RESULTS) -> str:
     if title + "\n" in text:
         before, _, rest = text.partition(title + "\n")
         after = rest[rest.find("\n## "):] if "\n## " in rest else ""
-        text = before + section + after.lstrip("\n")
+        text = before + section.rstrip("\n") + ("\n\n" + after.lstrip("\n") if after else "\n")
     else:
         text = text.rstrip("\n") + "\n\n" + section
     path.write_text(text)
