@@ -73,10 +73,13 @@ def write_result(path: Path, container_id: str, secret_values: dict[str, str], d
     except Exception as exc:  # noqa: BLE001 - the check that reads it reports the error
         data = {"error": f"{type(exc).__name__}: {exc}"}
     staged = path.with_name(path.name + ".part")
-    fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(data, handle)
-    staged.replace(path)
+    try:
+        fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(data, handle)
+        staged.replace(path)
+    except OSError:
+        return  # the verification ended (interrupted) and took its folder: nobody will read it
 
 
 def read_result(path: Path) -> tuple[list[str], list[secretscan.Finding]]:

@@ -140,10 +140,10 @@ class Checks:
     def __enter__(self) -> Checks:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
         self.child.stop()
-        if self.scan is not None:
-            self.scan.join()  # it reads the container: done before the container goes
+        if self.scan is not None and exc_type is None:
+            self.scan.join()  # done when the checks are (they read it); interrupted: not waited for
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def go(self, health_status: str | None) -> None:
