@@ -187,15 +187,6 @@ class Checks:
         return feed.results
 
 
-def run_checks(ctx: VerifyContext, emit: Callable[[CheckResult], None] | None = None, *,
-               test_timeout: float = TEST_TIMEOUT,
-               session_timeout: float | None = None) -> list[CheckResult]:
-    """Run every check against the container in ``ctx`` (already past its health verdict)."""
-    with Checks(ctx, test_timeout=test_timeout, session_timeout=session_timeout) as checks:
-        checks.go(ctx.health_status)
-        return checks.finish(emit)
-
-
 def broken_conftest(log: str, image_folder: Path) -> tuple[str, str] | None:
     """(conftest path relative to the image folder, the error) when pytest stopped because a
     conftest.py could not be imported, from its output. Pure."""
