@@ -10,7 +10,7 @@ from rich.table import Table
 from bakery.cli.app import Context, console, main, pass_context, print_json
 from bakery.errors import BakeryError
 from bakery.hosts.facts import HostFacts, gather, judge
-from bakery.hosts.inventory import env_hosts, env_registries
+from bakery.hosts.inventory import env_hosts
 from bakery.hosts.keys import known_hosts_path, make_key, public_line
 
 
@@ -51,12 +51,11 @@ def check(ctx: Context, env: str, as_json: bool) -> None:
     engine, too little disk or a clock too far off.
     """
     project = ctx.project
-    hosts_, min_free = env_hosts(project, env)
-    registries = env_registries(project, env)
-    with ThreadPoolExecutor(max_workers=len(hosts_)) as pool:
+    inventory = env_hosts(project, env)
+    with ThreadPoolExecutor(max_workers=len(inventory.hosts)) as pool:
         facts = list(pool.map(lambda h: gather(h, project.state_dir, first_contact=True,
-                                               registries=registries), hosts_))
-    verdicts = [judge(f, min_free) for f in facts]
+                                               registries=inventory.registries), inventory.hosts))
+    verdicts = [judge(f, inventory.min_free_mib) for f in facts]
     if as_json:
         print_json([{"host": f.host, "address": f.address, "reachable": f.reachable, "os": f.os,
                      "kernel": f.kernel, "docker": f.docker, "free_mib": f.free_mib, "skew": f.skew,
