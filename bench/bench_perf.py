@@ -246,31 +246,27 @@ def bench_patch(tmp: Path, rounds: int, made: Made, rows: list[tuple[str, ...]],
 
     got: dict[str, list[float]] = {k: [] for k in ("pending", "packer_p", "patch", "packer",
                                                    "rebuild")}
+
+    def row(case: str, key: str, packer_key: str, packer_runs: bool, *flags: str) -> None:
+        """`bakery patch --all` once (``flags`` added) into ``got[key]`` and its table row, beside
+        four Packer rebuilds run now into ``got[packer_key]`` (``packer_runs``) or the last ones."""
+        before = load()
+        seconds, did = patch_once(project, *flags)
+        got[key].append(seconds)
+        if packer_runs:
+            got[packer_key].append(packer_all())
+        packer_s = got[packer_key][-1]
+        rows.append(("patch", f"{case} ({did})",
+                     " ".join(["bakery patch --all --no-base-refresh", *flags]), f"{seconds:.1f}",
+                     "4x packer build (rebuild)" if packer_runs else "4x packer build (the row above)",
+                     f"{packer_s:.1f}", ratio(seconds, packer_s), f"{before} -> {load()}"))
+
     for r in range(rounds):
         if r == 0:  # later rounds find the images patched already: (a) would be (b) again
-            before = load()
-            seconds, did = patch_once(project)
-            got["pending"].append(seconds)
-            got["packer_p"].append(packer_all())
-            rows.append(("patch", f"round {r + 1}: four images, updates pending ({did})",
-                         "bakery patch --all --no-base-refresh", f"{seconds:.1f}",
-                         "4x packer build (rebuild)", f"{got['packer_p'][-1]:.1f}",
-                         ratio(seconds, got["packer_p"][-1]), f"{before} -> {load()}"))
-        before = load()
-        seconds, did = patch_once(project)
-        got["patch"].append(seconds)
-        got["packer"].append(packer_all())
-        rows.append(("patch", f"round {r + 1}: four images, nightly, nothing pending ({did})",
-                     "bakery patch --all --no-base-refresh", f"{seconds:.1f}",
-                     "4x packer build (rebuild)", f"{got['packer'][-1]:.1f}",
-                     ratio(seconds, got["packer"][-1]), f"{before} -> {load()}"))
-        before = load()
-        seconds, did = patch_once(project, "--rebuild")
-        got["rebuild"].append(seconds)
-        rows.append(("patch", f"round {r + 1}: four images, nightly, without the probe ({did})",
-                     "bakery patch --all --no-base-refresh --rebuild", f"{seconds:.1f}",
-                     "4x packer build (the row above)", f"{got['packer'][-1]:.1f}",
-                     ratio(seconds, got["packer"][-1]), f"{before} -> {load()}"))
+            row(f"round {r + 1}: four images, updates pending", "pending", "packer_p", True)
+        row(f"round {r + 1}: four images, nightly, nothing pending", "patch", "packer", True)
+        row(f"round {r + 1}: four images, nightly, without the probe", "rebuild", "packer", False,
+            "--rebuild")
     return {k: statistics.median(v) for k, v in got.items()}
 
 
