@@ -88,6 +88,16 @@ def env_definition(root: Path, env: str) -> None:
     (folder / "web.yaml").write_text(text)
 
 
+def declare_api_token(project: Project, env: str, monkeypatch) -> str:  # noqa: ANN001 - pytest's
+    """`web` in ``env`` declares the secret API_TOKEN, given a fresh random value the way a user
+    would (BAKERY_SECRET_API_TOKEN); returns the value, for tests that look for it."""
+    value = "s3cr3t-" + os.urandom(6).hex()
+    monkeypatch.setenv("BAKERY_SECRET_API_TOKEN", value)
+    path = project.rollout_path(env, "web")
+    path.write_text(path.read_text() + "secrets: [API_TOKEN]\n")
+    return value
+
+
 def bakery(project: Project, *args: str):
     result = CliRunner().invoke(main, ["--project", str(project.root), *args], catch_exceptions=False)
     return result

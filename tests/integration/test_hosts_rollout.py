@@ -10,7 +10,6 @@ only to loopback (the load balancer, the registry) and to the hosts' addresses.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -39,6 +38,7 @@ from tests.integration.hosts_support import (
 from tests.integration.rollout_support import (
     Load,
     bakery,
+    declare_api_token,
     free_port,
     lb_stats,
     mark_verified,
@@ -250,10 +250,7 @@ def test_without_a_registry_images_go_by_save_and_load(fleet, docker_engine, mon
     Its secret reaches each member as /run/secrets/API_TOKEN, written on the host over SSH,
     never in what `docker inspect` shows; removing the fleet removes the files there."""
     project, hosts = fleet
-    value = "s3cr3t-" + os.urandom(6).hex()
-    monkeypatch.setenv("BAKERY_SECRET_API_TOKEN", value)
-    path = project.rollout_path("direct", "web")
-    path.write_text(path.read_text() + "secrets: [API_TOKEN]\n")
+    value = declare_api_token(project, "direct", monkeypatch)
     done = bakery(project, "rollout", "web", "--env", "direct", "--image", "1.1.0")
     assert done.exit_code == 0, done.output
     assert " ".join(done.output.split()).count("(docker save | docker load over SSH)") == 2

@@ -33,6 +33,7 @@ from tests.integration.rollout_support import (
     REPO,
     Load,
     bakery,
+    declare_api_token,
     fleet_snapshot,
     free_port,
     lb_stats,
@@ -307,10 +308,7 @@ def test_secrets_are_files_in_every_member_never_in_what_inspect_shows(rp, docke
     0700 per-fleet directory); `secret_delivery: env` keeps env vars; removing the fleet removes
     the files on this machine."""
     project, _ = rp
-    value = "s3cr3t-" + os.urandom(6).hex()
-    monkeypatch.setenv("BAKERY_SECRET_API_TOKEN", value)
-    path = project.rollout_path("secret", "web")
-    path.write_text(path.read_text() + "secrets: [API_TOKEN]\n")
+    value = declare_api_token(project, "secret", monkeypatch)
     first = bakery(project, "rollout", "web", "--env", "secret", "--image", "1.0.0")
     assert first.exit_code == 0, first.output
     scope = scope_for(project, "secret", "web")
@@ -325,6 +323,7 @@ def test_secrets_are_files_in_every_member_never_in_what_inspect_shows(rp, docke
     assert (host_dir / "API_TOKEN").stat().st_mode & 0o777 == 0o444
     assert host_dir.stat().st_mode & 0o777 == 0o700
 
+    path = project.rollout_path("secret", "web")
     path.write_text(path.read_text() + "secret_delivery: env\n")
     second = bakery(project, "rollout", "web", "--env", "secret", "--image", "1.1.0")
     assert second.exit_code == 0, second.output
