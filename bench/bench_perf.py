@@ -1,6 +1,7 @@
 """Benchmark (issue 13, build and verify half): many images at the cost of one, verify near the floor.
 
-    .venv/bin/python bench/bench_perf.py [--rounds 2] [--verify-runs 3] [--only build,patch,verify] [--write]
+    .venv/bin/python bench/bench_perf.py [--rounds 2] [--pairs 3] [--verify-runs 3]
+        [--only build,patch,verify] [--write]
 
 Side by side in one run, each pair interleaved (bakery, then the other, round after round), with
 the machine's load average printed beside every pair (the engine is shared with other work):
@@ -10,7 +11,8 @@ the machine's load average printed beside every pair (the engine is shared with 
           `DOCKER_BUILDKIT=0 docker build --no-cache` of the very Dockerfiles bakery renders.
           Each side builds FROM its own fresh base tag (the real base plus one LABEL: the same
           layers, a new id), so neither can reuse the other's layers. Also a single cold image
-          (web) both ways, and bakery with the cache turned off (its own overhead alone).
+          (web) both ways in --pairs interleaved pairs a round (a 10 s build varies by up to
+          7% from one run to the next), and once a round bakery with the cache turned off.
   patch   `bakery patch --all` of those four vs four `packer build` runs of the templates
           bakery's packer builder renders (Packer has no cache: a rebuild redoes every step):
           once with updates pending (the bench's base predates archive updates), once in the
@@ -145,18 +147,24 @@ def docker_contexts(project: Project, names: list[str], into: Path) -> list[list
     return commands
 
 
+def fresh_base(key: str, made: Made) -> str:
+    """A fresh base tag for one cold build (see fresh_base_tag), removed at the end."""
+    ref = fresh_base_tag(f"bench{key}")
+    made.refs.append(local_tag(ref))
+    return ref
+
+
 def ratio(a: float, b: float) -> str:
     return f"{a / b:.3f}x" if b else "-"
 
 
-def bench_build(tmp: Path, rounds: int, made: Made, rows: list[tuple[str, ...]]
+def bench_build(tmp: Path, rounds: int, pairs: int, made: Made, rows: list[tuple[str, ...]]
                 ) -> tuple[dict[str, float], Project | None]:
     got: dict[str, list[float]] = {k: [] for k in ("all_b", "all_d", "one_b", "one_d", "one_off")}
     built: Project | None = None
     for r in range(rounds):
         run = uuid.uuid4().hex[:6]
-        bases = {who: fresh_base_tag(f"bench{run}{who}") for who in ("b", "d", "s", "o", "t")}
-        made.refs += [local_tag(ref) for ref in bases.values()]
+        bases = {who: fresh_base(f"{run}{who}", made) for who in ("b", "d", "o")}
         # four images, cold: bakery build --all with the cache pruned first
         proj_b, _ = make_project(tmp / f"b{run}", f"b{run}", bases["b"], made)
         subprocess.run([BAKERY, "cache", "prune"], capture_output=True, env={**os.environ,
@@ -176,23 +184,28 @@ def bench_build(tmp: Path, rounds: int, made: Made, rows: list[tuple[str, ...]]
                      "by the first image)", f"{got['all_b'][-1]:.1f}", "4x docker build --no-cache",
                      f"{got['all_d'][-1]:.1f}", ratio(got["all_b"][-1], got["all_d"][-1]),
                      f"{before} -> {load()}"))
-        # one image (web), cold: bakery with the (now warm) cache, docker, bakery without cache
-        before = load()
-        proj_s, names_s = make_project(tmp / f"s{run}", f"s{run}", bases["s"], made)
-        got["one_b"].append(timed([BAKERY, "build", names_s[0]], env_for(proj_s))[0])
-        proj_t, names_t = make_project(tmp / f"t{run}", f"t{run}", bases["t"], made)
-        made.refs += [f"bakery-bench/{names_t[0]}"]
-        got["one_d"].append(timed(docker_contexts(proj_t, names_t[:1], tmp / f"ctxt{run}")[0],
-                                  {"DOCKER_BUILDKIT": "0"})[0])
+        # one image (web), cold, in `pairs` interleaved pairs (one build is ~10 s and a pair
+        # differs by up to 7% either way): bakery with the (now warm) cache, then docker
+        for p in range(pairs):
+            before = load()
+            key = f"{run}{p}"
+            proj_s, names_s = make_project(tmp / f"s{key}", f"s{key}", fresh_base(f"s{key}", made), made)
+            got["one_b"].append(timed([BAKERY, "build", names_s[0]], env_for(proj_s))[0])
+            proj_t, names_t = make_project(tmp / f"t{key}", f"t{key}", fresh_base(f"t{key}", made), made)
+            made.refs += [f"bakery-bench/{names_t[0]}"]
+            got["one_d"].append(timed(docker_contexts(proj_t, names_t[:1], tmp / f"ctxt{key}")[0],
+                                      {"DOCKER_BUILDKIT": "0"})[0])
+            rows.append(("build", f"round {r + 1}: web cold, pair {p + 1}", "bakery build web (cache warm)",
+                         f"{got['one_b'][-1]:.1f}", "docker build --no-cache", f"{got['one_d'][-1]:.1f}",
+                         ratio(got["one_b"][-1], got["one_d"][-1]), f"{before} -> {load()}"))
+        # bakery without the cache once a round: its own overhead with apt going to the mirror
         proj_o, names_o = make_project(tmp / f"o{run}", f"o{run}", bases["o"], made)
         got["one_off"].append(timed([BAKERY, "build", names_o[0]],
                                     env_for(proj_o, BAKERY_APT_CACHE="off"))[0])
-        rows.append(("build", f"round {r + 1}: web cold", "bakery build web (cache warm)",
-                     f"{got['one_b'][-1]:.1f}", "docker build --no-cache", f"{got['one_d'][-1]:.1f}",
-                     ratio(got["one_b"][-1], got["one_d"][-1]), f"{before} -> {load()}"))
         rows.append(("build", f"round {r + 1}: web cold", "bakery build web (cache off)",
-                     f"{got['one_off'][-1]:.1f}", "docker build --no-cache",
-                     f"{got['one_d'][-1]:.1f}", ratio(got["one_off"][-1], got["one_d"][-1]), ""))
+                     f"{got['one_off'][-1]:.1f}", "docker build --no-cache (median so far)",
+                     f"{statistics.median(got['one_d']):.1f}",
+                     ratio(got["one_off"][-1], statistics.median(got["one_d"])), ""))
         built = proj_b
     return {k: statistics.median(v) for k, v in got.items() if v}, built
 
@@ -376,6 +389,8 @@ class Rows(list):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds of build and patch")
+    parser.add_argument("--pairs", type=int, default=3,
+                        help="interleaved pairs of single cold builds (web) per round")
     parser.add_argument("--verify-runs", type=int, default=3)
     parser.add_argument("--only", default="build,patch,verify")
     parser.add_argument("--write", action="store_true", help="write the table into bench/RESULTS.md")
@@ -388,7 +403,7 @@ def main() -> None:
         try:
             built = None
             if "build" in parts:
-                found, built = bench_build(Path(tmp), args.rounds, made, rows)
+                found, built = bench_build(Path(tmp), args.rounds, args.pairs, made, rows)
                 medians.update(found)
             if "patch" in parts:
                 medians.update(bench_patch(Path(tmp), args.rounds, made, rows, built))
@@ -409,7 +424,8 @@ def main() -> None:
     print(summary)
     if args.write:
         when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-        shown = f"--rounds {args.rounds} --verify-runs {args.verify_runs} --only {args.only}"
+        shown = (f"--rounds {args.rounds} --pairs {args.pairs} --verify-runs {args.verify_runs} "
+                 f"--only {args.only}")
         write_section(SECTION.format(command=COMMAND, when=when, args=shown, rows=table,
                                      medians=summary))
         print("wrote bench/RESULTS.md")
