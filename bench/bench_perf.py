@@ -154,6 +154,14 @@ def fresh_base(key: str, made: Made) -> str:
     return ref
 
 
+def pair_ratio(ours: list[float], theirs: list[float]) -> float:
+    """The median of the ratios of interleaved pairs (each pair ran side by side, so drift in
+    the machine's speed between pairs cancels); the ratio of the medians when they do not pair."""
+    if len(ours) == len(theirs):
+        return statistics.median(a / b for a, b in zip(ours, theirs, strict=True))
+    return statistics.median(ours) / statistics.median(theirs)
+
+
 def ratio(a: float, b: float) -> str:
     return f"{a / b:.3f}x" if b else "-"
 
@@ -207,7 +215,7 @@ def bench_build(tmp: Path, rounds: int, pairs: int, made: Made, rows: list[tuple
                      f"{statistics.median(got['one_d']):.1f}",
                      ratio(got["one_off"][-1], statistics.median(got["one_d"])), ""))
         built = proj_b
-    return {k: statistics.median(v) for k, v in got.items() if v}, built
+    return {k: v for k, v in got.items() if v}, built
 
 
 def patch_once(project: Project, *flags: str) -> tuple[float, str]:
@@ -280,7 +288,7 @@ def bench_patch(tmp: Path, rounds: int, made: Made, rows: list[tuple[str, ...]],
         row(f"round {r + 1}: four images, nightly, nothing pending", "patch", "packer", True)
         row(f"round {r + 1}: four images, nightly, without the probe", "rebuild", "packer", False,
             "--rebuild")
-    return {k: statistics.median(v) for k, v in got.items()}
+    return dict(got)
 
 
 FLOOR_CONFTEST = '''
@@ -341,7 +349,7 @@ def bench_verify(tmp: Path, runs: int, made: Made, rows: list[tuple[str, ...]]) 
         rows.append(("verify", f"run {r + 1}: web", "bakery verify web", f"{got['verify'][-1]:.2f}",
                      "start + health + pytest --hosts=docker://", f"{got['floor'][-1]:.2f}",
                      ratio(got["verify"][-1], got["floor"][-1]), f"{before} -> {load()}"))
-    return {k: statistics.median(v) for k, v in got.items()}
+    return dict(got)
 
 
 SECTION = """## Many images, patch, verify near the floor (issue 13)
@@ -373,7 +381,7 @@ start-ups, a private network, the built-in checks, JUnit-ready results, the stat
 |---|---|---|---:|---|---:|---:|---|
 {rows}
 
-Medians: {medians}
+Ratios (the median of the pairs' ratios): {medians}
 """
 
 
@@ -398,17 +406,17 @@ def main() -> None:
     parts = set(args.only.split(","))
     made = Made()
     rows: list[tuple[str, ...]] = Rows()
-    medians: dict[str, float] = {}
+    times: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="bakery-bench-perf-") as tmp:
         try:
             built = None
             if "build" in parts:
                 found, built = bench_build(Path(tmp), args.rounds, args.pairs, made, rows)
-                medians.update(found)
+                times.update(found)
             if "patch" in parts:
-                medians.update(bench_patch(Path(tmp), args.rounds, made, rows, built))
+                times.update(bench_patch(Path(tmp), args.rounds, made, rows, built))
             if "verify" in parts:
-                medians.update(bench_verify(Path(tmp), args.verify_runs, made, rows))
+                times.update(bench_verify(Path(tmp), args.verify_runs, made, rows))
         finally:
             made.cleanup()
     table = "\n".join("| " + " | ".join(row) + " |" for row in rows)
@@ -419,8 +427,8 @@ def main() -> None:
              ("patch --all, nightly (probe) / 4x packer rebuild", "patch", "packer", "goal 0.3x"),
              ("patch --all --rebuild, nightly / 4x packer rebuild", "rebuild", "packer", ""),
              ("verify web / floor", "verify", "floor", "goal 1.2x")]
-    summary = "; ".join(f"{label} = {medians[a] / medians[b]:.3f}x" + (f" ({goal})" if goal else "")
-                        for label, a, b, goal in pairs if a in medians and b in medians)
+    summary = "; ".join(f"{label} = {pair_ratio(times[a], times[b]):.3f}x" + (f" ({goal})" if goal else "")
+                        for label, a, b, goal in pairs if times.get(a) and times.get(b))
     print(summary)
     if args.write:
         when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
