@@ -93,16 +93,15 @@ def bakery_cmd(project: Project, *args: str) -> list[str]:
     return [str(Path(sys.executable).parent / "bakery"), "--project", str(project.root), *args]
 
 
-def docker_context(project: Project, name: str, into: Path) -> tuple[list[str], str]:
-    """The same Dockerfile and context bakery renders, written to a folder; plus its labels."""
+def docker_context(project: Project, name: str, into: Path) -> str:
+    """The same Dockerfile (its labels included) and context bakery renders, written to a
+    folder; returns the fingerprint."""
     defn = project.load_image(name)
     prepared = dockerb.prepare(defn)
-    with tarfile.open(fileobj=dockerb.build_context(prepared)) as tar:
+    labels = dockerb.image_labels(project, prepared)
+    with tarfile.open(fileobj=dockerb.build_context(prepared, labels)) as tar:
         tar.extractall(into, filter="data")
-    label_args = []
-    for key, value in dockerb.image_labels(project, prepared).items():
-        label_args += ["--label", f"{key}={value}"]
-    return label_args, prepared.fingerprint
+    return prepared.fingerprint
 
 
 def main() -> None:
@@ -132,11 +131,11 @@ def main() -> None:
             name_d = f"benchwebd{run_id}"
             proj_d = make_project(tmpdir / "docker", name_d, bases["d"])
             ctx = tmpdir / "docker-context"
-            label_args, _ = docker_context(proj_d, name_d, ctx)
+            docker_context(proj_d, name_d, ctx)
             tag = f"bakery-bench/{name_d}:latest"
             created_refs.append(f"bakery-bench/{name_d}")
             cmd = [docker_cli, "build", "-q", "-f", str(ctx / fpmod.DOCKERFILE_PATH), "-t", tag,
-                   *label_args, str(ctx)]
+                   str(ctx)]
             env = {"DOCKER_BUILDKIT": "0"}
             times["docker cold"], _ = timed(cmd, env)
             times["docker cached"], _ = timed(cmd, env)

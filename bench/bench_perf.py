@@ -132,18 +132,17 @@ def env_for(project: Project, **extra: str) -> dict[str, str]:
 
 
 def docker_contexts(project: Project, names: list[str], into: Path) -> list[list[str]]:
-    """`docker build` commands for the Dockerfiles and contexts bakery renders, same labels."""
+    """`docker build` commands for the Dockerfiles (their one LABEL included) and contexts
+    bakery renders."""
     commands = []
     for name in names:
         prepared = dockerb.prepare(project.load_image(name))
         ctx = into / name
-        with tarfile.open(fileobj=dockerb.build_context(prepared)) as tar:
+        labels = dockerb.image_labels(project, prepared)
+        with tarfile.open(fileobj=dockerb.build_context(prepared, labels)) as tar:
             tar.extractall(ctx, filter="data")
-        label_args = []
-        for key, value in dockerb.image_labels(project, prepared).items():
-            label_args += ["--label", f"{key}={value}"]
         commands.append([DOCKER, "build", "-q", "--no-cache", "-f", str(ctx / fpmod.DOCKERFILE_PATH),
-                         "-t", f"bakery-bench/{name}:latest", *label_args, str(ctx)])
+                         "-t", f"bakery-bench/{name}:latest", str(ctx)])
     return commands
 
 

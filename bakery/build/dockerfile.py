@@ -72,6 +72,15 @@ def quoted_word(value: str) -> str:
     return f'"{escaped}"'
 
 
+def label_instruction(labels: dict[str, str]) -> str | None:
+    """Every label in one LABEL instruction, keys sorted. The classic builder turns each label
+    given beside a build (the API's ``labels``) into a step of its own, about 80 ms apiece;
+    one instruction is one step."""
+    if not labels:
+        return None
+    return "LABEL " + " ".join(f"{quoted_word(k)}={quoted_word(v)}" for k, v in sorted(labels.items()))
+
+
 def image_env(defn: ImageDefinition) -> dict[str, str]:
     """The environment baked into the image (and seen by its run steps)."""
     return {"BAKERY_IMAGE_NAME": defn.name, "BAKERY_IMAGE_VERSION": defn.version, **defn.env}

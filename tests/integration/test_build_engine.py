@@ -42,6 +42,7 @@ def write_image(project: Project, name: str, version: str = "0.1.0", run: list[s
         cmd: [cat, /opt/t/b.txt]
         labels:
           org.opencontainers.image.title: tiny test image
+          org.example.note: 'costs $HOME "and" \\ more'
         """))
     return folder
 
@@ -81,6 +82,10 @@ def test_second_build_is_a_noop_and_one_changed_byte_rebuilds(project, names, do
     assert f"bakery/{name}:fp-{first['fingerprint'][:12]}" in image.tags
     assert image.labels[labels.OCI_TITLE] == "tiny test image"  # the user's title wins
     assert image.labels[labels.FINGERPRINT] == first["fingerprint"]
+    assert image.labels["org.example.note"] == 'costs $HOME "and" \\ more'  # read back literally
+    assert json.loads(image.labels[labels.DEFINITION])["run"][0] == "cp /opt/t/a.txt /opt/t/b.txt"
+    label_steps = [h for h in image.history() if "LABEL" in (h.get("CreatedBy") or "")]
+    assert len(label_steps) == 1, label_steps  # one step for every label, not one step each
 
     again = bakery("build", name)
     assert again.exit_code == 0, again.output

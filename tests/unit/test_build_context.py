@@ -64,3 +64,16 @@ def test_context_tar_is_reproducible(tmp_path):
     first, second = build_context(prepared).getvalue(), build_context(prepared).getvalue()
     assert first == second
     assert isinstance(io.BytesIO(first), io.BytesIO)
+
+
+def test_labels_end_the_dockerfile_as_one_instruction_read_back_literally(tmp_path):
+    d = make(tmp_path, ["b.txt"])
+    prepared = PreparedBuild(d, "bakery/base/debian:bookworm", "sha256:x", "f" * 64,
+                             render(d, "bakery/base/debian:bookworm"))
+    labels = {"z.last": 'say "$HOME" \\ done', "a.first": "1"}
+    with tarfile.open(fileobj=build_context(prepared, labels)) as tar:
+        dockerfile = tar.extractfile(fpmod.DOCKERFILE_PATH).read().decode()
+    last = dockerfile.rstrip("\n").splitlines()[-1]
+    assert dockerfile.count("LABEL ") == 1
+    assert last == 'LABEL "a.first"="1" "z.last"="say \\"\\$HOME\\" \\\\ done"'
+    assert dockerfile.startswith(prepared.dockerfile)  # the rest is what the fingerprint describes
