@@ -37,6 +37,7 @@ sys.path.insert(0, str(REPO))
 
 from bakery.build import docker_builder as dockerb  # noqa: E402
 from bakery.build import fingerprint as fpmod  # noqa: E402
+from bakery.build.dockerfile import label_instructions  # noqa: E402
 from bakery.build.packer_builder import artifact_id, packer_path, template_for  # noqa: E402
 from bakery.engine.base import local_tag  # noqa: E402
 from bakery.engine.client import engine  # noqa: E402
@@ -93,15 +94,16 @@ def bakery_cmd(project: Project, *args: str) -> list[str]:
     return [str(Path(sys.executable).parent / "bakery"), "--project", str(project.root), *args]
 
 
-def docker_context(project: Project, name: str, into: Path) -> str:
-    """The same Dockerfile (its labels included) and context bakery renders, written to a
-    folder; returns the fingerprint."""
+def docker_context(project: Project, name: str, into: Path) -> list[str]:
+    """The same Dockerfile (its LABEL lines included) and context bakery renders, written to a
+    folder; returns the --label arguments for any label too long for a line (see
+    dockerfile.label_instructions)."""
     defn = project.load_image(name)
     prepared = dockerb.prepare(defn)
-    labels = dockerb.image_labels(project, prepared)
-    with tarfile.open(fileobj=dockerb.build_context(prepared, labels)) as tar:
+    label_lines, beside = label_instructions(dockerb.image_labels(project, prepared))
+    with tarfile.open(fileobj=dockerb.build_context(prepared, label_lines)) as tar:
         tar.extractall(into, filter="data")
-    return prepared.fingerprint
+    return [arg for k, v in beside.items() for arg in ("--label", f"{k}={v}")]
 
 
 def main() -> None:
@@ -131,11 +133,11 @@ def main() -> None:
             name_d = f"benchwebd{run_id}"
             proj_d = make_project(tmpdir / "docker", name_d, bases["d"])
             ctx = tmpdir / "docker-context"
-            docker_context(proj_d, name_d, ctx)
+            label_args = docker_context(proj_d, name_d, ctx)
             tag = f"bakery-bench/{name_d}:latest"
             created_refs.append(f"bakery-bench/{name_d}")
             cmd = [docker_cli, "build", "-q", "-f", str(ctx / fpmod.DOCKERFILE_PATH), "-t", tag,
-                   str(ctx)]
+                   *label_args, str(ctx)]
             env = {"DOCKER_BUILDKIT": "0"}
             times["docker cold"], _ = timed(cmd, env)
             times["docker cached"], _ = timed(cmd, env)

@@ -52,6 +52,7 @@ from results import write_section  # noqa: E402
 
 from bakery.build import docker_builder as dockerb  # noqa: E402
 from bakery.build import fingerprint as fpmod  # noqa: E402
+from bakery.build.dockerfile import label_instructions  # noqa: E402
 from bakery.build.packer_builder import artifact_id, packer_path, template_for  # noqa: E402
 from bakery.engine.base import local_tag  # noqa: E402
 from bakery.engine.client import engine  # noqa: E402
@@ -138,11 +139,12 @@ def docker_contexts(project: Project, names: list[str], into: Path) -> list[list
     for name in names:
         prepared = dockerb.prepare(project.load_image(name))
         ctx = into / name
-        labels = dockerb.image_labels(project, prepared)
-        with tarfile.open(fileobj=dockerb.build_context(prepared, labels)) as tar:
+        label_lines, beside = label_instructions(dockerb.image_labels(project, prepared))
+        with tarfile.open(fileobj=dockerb.build_context(prepared, label_lines)) as tar:
             tar.extractall(ctx, filter="data")
+        label_args = [arg for k, v in beside.items() for arg in ("--label", f"{k}={v}")]
         commands.append([DOCKER, "build", "-q", "--no-cache", "-f", str(ctx / fpmod.DOCKERFILE_PATH),
-                         "-t", f"bakery-bench/{name}:latest", str(ctx)])
+                         "-t", f"bakery-bench/{name}:latest", *label_args, str(ctx)])
     return commands
 
 

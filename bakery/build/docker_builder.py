@@ -22,7 +22,7 @@ import docker.errors
 from bakery import RECIPE_VERSION
 from bakery.build import cache, metadata, sbom
 from bakery.build import fingerprint as fpmod
-from bakery.build.dockerfile import MANIFEST_MARK, label_instruction, render
+from bakery.build.dockerfile import MANIFEST_MARK, label_instructions, render
 from bakery.definitions.image import ImageDefinition
 from bakery.engine import labels
 from bakery.engine.base import ensure_base
@@ -75,17 +75,15 @@ def prepare(defn: ImageDefinition, refresh: str | None = None, builder: str = "d
     return PreparedBuild(defn, base.tag, base.image_id, fp, render(defn, base.tag, refresh), refresh)
 
 
-def build_context(prepared: PreparedBuild, with_labels: dict[str, str] | None = None) -> io.BytesIO:
+def build_context(prepared: PreparedBuild, label_lines: list[str] | None = None) -> io.BytesIO:
     """An in-memory tar: the Dockerfile and the copied files, with fixed metadata.
 
     Copied files keep their path relative to the image folder; the Dockerfile sits
-    under .bakery/ so it cannot meet one of them. ``with_labels`` end the Dockerfile as one LABEL
-    (they name the build's time and revision: no input of the fingerprint, last so that the
-    steps before them stay cacheable).
+    under .bakery/ so it cannot meet one of them. ``label_lines`` (label_instructions) end the
+    Dockerfile: the labels name the build's time and revision, no input of the fingerprint,
+    and come last so that the steps before them stay cacheable.
     """
-    dockerfile = prepared.dockerfile
-    if line := label_instruction(with_labels or {}):
-        dockerfile += line + "\n"
+    dockerfile = prepared.dockerfile + "".join(f"{line}\n" for line in label_lines or [])
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
         _add_bytes(tar, fpmod.DOCKERFILE_PATH, dockerfile.encode())
@@ -285,7 +283,8 @@ def _engine_build(project: Project, prepared: PreparedBuild, emit: EventSink, no
 
     ``proxy`` goes in as the predefined ``http_proxy`` build argument: RUN steps see it, the
     image's history, config and labels do not."""
-    context = build_context(prepared, image_labels(project, prepared))
+    label_lines, labels_beside = label_instructions(image_labels(project, prepared))
+    context = build_context(prepared, label_lines)
     log_tail: deque[str] = deque(maxlen=25)
     current_step = ""
     labels_seen = False
@@ -294,7 +293,7 @@ def _engine_build(project: Project, prepared: PreparedBuild, emit: EventSink, no
     try:
         stream = engine().api.build(
             fileobj=context, custom_context=True, rm=True, forcerm=True, pull=False,
-            decode=True, nocache=nocache,
+            decode=True, nocache=nocache, labels=labels_beside or None,
             dockerfile=fpmod.DOCKERFILE_PATH, buildargs=cache.build_args(proxy),
         )
         for event in stream:

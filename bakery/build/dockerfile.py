@@ -11,6 +11,7 @@ import shlex
 
 from bakery.build.fingerprint import context_path
 from bakery.definitions.image import HealthCheck, ImageDefinition
+from bakery.definitions.limits import DOCKERFILE_LINE_MAX
 
 APT_FLAGS = "-y -q --no-install-recommends -o Dpkg::Options::=--force-confold"
 
@@ -72,13 +73,30 @@ def quoted_word(value: str) -> str:
     return f'"{escaped}"'
 
 
-def label_instruction(labels: dict[str, str]) -> str | None:
-    """Every label in one LABEL instruction, keys sorted. The classic builder turns each label
-    given beside a build (the API's ``labels``) into a step of its own, about 80 ms apiece;
-    one instruction is one step."""
-    if not labels:
-        return None
-    return "LABEL " + " ".join(f"{quoted_word(k)}={quoted_word(v)}" for k, v in sorted(labels.items()))
+def label_instructions(labels: dict[str, str], line_max: int = DOCKERFILE_LINE_MAX
+                       ) -> tuple[list[str], dict[str, str]]:
+    """The labels as LABEL instructions to end the Dockerfile, and those too long for any line.
+
+    The classic builder turns each label given beside a build (the API's ``labels``) into a
+    step of its own, about 80 ms apiece; labels in one instruction are one step. A line holds at
+    most ``line_max`` characters (limits.py), so labels fill as few lines as fit; one label
+    longer than a line on its own (a long description or definition) still goes beside the
+    build, where the request's 1 MiB is its limit, as before. Keys sorted. Pure."""
+    lines: list[str] = []
+    words: list[str] = []
+    beside: dict[str, str] = {}
+    for key, value in sorted(labels.items()):
+        word = f"{quoted_word(key)}={quoted_word(value)}"
+        if len("LABEL ") + len(word) > line_max:
+            beside[key] = value
+            continue
+        if words and len("LABEL ") + sum(len(w) + 1 for w in words) + len(word) > line_max:
+            lines.append("LABEL " + " ".join(words))
+            words = []
+        words.append(word)
+    if words:
+        lines.append("LABEL " + " ".join(words))
+    return lines, beside
 
 
 def image_env(defn: ImageDefinition) -> dict[str, str]:

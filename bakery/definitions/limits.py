@@ -8,9 +8,10 @@ Both limits were measured against the engine (Docker 20.10, API 1.41) with
   fails with HTTP 400 "bufio.Scanner: token too long". bakery renders all packages as one
   RUN line, all env as one ENV line, each run step, COPY and argv as one line each.
 - **A build request carries at most 1 MiB of request line and headers** (Go's
-  http.DefaultMaxHeaderBytes; above it: HTTP 431). The image's labels travel in the request
-  URL, percent-encoded JSON: the description, the definition's labels and the whole
-  normalised definition (the ``io.bakery.definition`` label).
+  http.DefaultMaxHeaderBytes; above it: HTTP 431). The image's labels end the Dockerfile as
+  LABEL lines; one too long for a line (a long description, a long label, the normalised
+  definition of a large definition: ``io.bakery.definition``) travels in the request URL as
+  percent-encoded JSON instead. The estimate below counts every label there, an upper bound.
 
 The estimates below are upper bounds of what bakery/build/dockerfile.py renders (a unit test
 renders definitions and checks every real line against them), so lint may refuse a definition

@@ -107,6 +107,22 @@ def test_second_build_is_a_noop_and_one_changed_byte_rebuilds(project, names, do
     assert out == b"hellO\n"
 
 
+def test_a_label_longer_than_a_dockerfile_line_still_reaches_the_image(project, names, docker_engine):
+    """Labels go in LABEL lines, which hold 65,535 characters; a longer one (here 70,000, and the
+    definition label that repeats it) goes beside the build as before, within the request's 1 MiB."""
+    name = names()
+    folder = write_image(project, name)
+    text = (folder / "image.yaml").read_text()
+    (folder / "image.yaml").write_text(text.replace("  org.opencontainers.image.title: tiny test image\n",
+                                                    "  org.opencontainers.image.title: tiny test image\n"
+                                                    f"  org.example.long: {'x' * 70_000}\n"))
+    built = build_json(name)["images"][0]
+    image = docker_engine.images.get(built["image_id"])
+    assert image.labels["org.example.long"] == "x" * 70_000
+    assert json.loads(image.labels[labels.DEFINITION])["labels"]["org.example.long"] == "x" * 70_000
+    assert image.labels[labels.OCI_TITLE] == "tiny test image"
+
+
 def test_a_changed_late_step_reuses_the_earlier_layers(project, names, docker_engine):
     name = names()
     write_image(project, name, run=["echo one > /opt/t/one", "echo two > /opt/t/two"])

@@ -8,7 +8,7 @@ import pytest
 
 from bakery.build import fingerprint as fpmod
 from bakery.build.docker_builder import PreparedBuild, build_context
-from bakery.build.dockerfile import render
+from bakery.build.dockerfile import label_instructions, render
 from bakery.definitions.image import FileSpec, ImageDefinition
 from bakery.errors import BuildError
 
@@ -70,10 +70,20 @@ def test_labels_end_the_dockerfile_as_one_instruction_read_back_literally(tmp_pa
     d = make(tmp_path, ["b.txt"])
     prepared = PreparedBuild(d, "bakery/base/debian:bookworm", "sha256:x", "f" * 64,
                              render(d, "bakery/base/debian:bookworm"))
-    labels = {"z.last": 'say "$HOME" \\ done', "a.first": "1"}
-    with tarfile.open(fileobj=build_context(prepared, labels)) as tar:
+    lines, beside = label_instructions({"z.last": 'say "$HOME" \\ done', "a.first": "1"})
+    assert beside == {}
+    with tarfile.open(fileobj=build_context(prepared, lines)) as tar:
         dockerfile = tar.extractfile(fpmod.DOCKERFILE_PATH).read().decode()
     last = dockerfile.rstrip("\n").splitlines()[-1]
     assert dockerfile.count("LABEL ") == 1
     assert last == 'LABEL "a.first"="1" "z.last"="say \\"\\$HOME\\" \\\\ done"'
     assert dockerfile.startswith(prepared.dockerfile)  # the rest is what the fingerprint describes
+
+
+def test_labels_fill_as_few_lines_as_fit_and_one_too_long_for_any_line_goes_beside():
+    labels = {f"k{i}": "v" * 30 for i in range(10)} | {"huge": "h" * 200}
+    lines, beside = label_instructions(labels, line_max=100)
+    assert beside == {"huge": "h" * 200}
+    assert all(len(line) <= 100 for line in lines) and len(lines) == 5  # two 37-char words a line
+    assert " ".join(lines).count("=") == 10
+    assert label_instructions({}) == ([], {})
