@@ -26,9 +26,7 @@ from bakery.project import Project
 from bakery.rollout import machine as m
 from bakery.rollout import promotion, traffic
 from bakery.rollout.adapters.local import LocalRuntime
-from bakery.rollout.adapters.ssh_wiring import host_health, ssh_ports_parts
 from bakery.rollout.adapters.store import open_journal, store_lock
-from bakery.rollout.adapters.swarm_wiring import swarm_ports_parts, swarm_tasks
 from bakery.rollout.canary import Probe
 from bakery.rollout.context import Context
 from bakery.rollout.driver import Run
@@ -77,11 +75,28 @@ def ports_for(project: Project, defn: RolloutDefinition, emit: Sink = quiet) -> 
     ports = local_ports(project)
     if defn.targets is None:
         return ports
+    # The SSH and Swarm wiring load here, not at start-up: they bring paramiko and fabric.
     if defn.targets.swarm is not None:  # the hosts form a Swarm: one service per colour
+        from bakery.rollout.adapters.swarm_wiring import swarm_ports_parts
+
         runtime, balancer, probe = swarm_ports_parts(defn.targets, project.state_dir, emit)
         return replace(ports, runtime=runtime, balancer=balancer, probe=probe)
+    from bakery.rollout.adapters.ssh_wiring import ssh_ports_parts
+
     runtime, balancer, probe = ssh_ports_parts(defn.targets, project.state_dir, emit)
     return replace(ports, runtime=runtime, balancer=balancer, probe=probe)
+
+
+def remote_health(runtime: Runtime, scope: Scope) -> dict[str, list]:
+    """For `bakery status`: "hosts", per host of an SSH fleet, up or down and why; "swarm", per
+    colour and node, tasks desired and running. Both empty for the local engine, which does
+    not load the SSH and Swarm wiring (paramiko, fabric) to say so."""
+    if isinstance(runtime, LocalRuntime):
+        return {"hosts": [], "swarm": []}
+    from bakery.rollout.adapters.ssh_wiring import host_health
+    from bakery.rollout.adapters.swarm_wiring import swarm_tasks
+
+    return {"hosts": host_health(runtime), "swarm": swarm_tasks(runtime, scope)}
 
 
 @dataclass
@@ -345,8 +360,7 @@ def status(project: Project, env: str | None = None, ports: Ports | None = None)
             out.append({
                 "env": defn.environment, "service": defn.service, "url": url_of(defn, ctx.lb),
                 "lb": "running" if obs.stats is not None else ("stopped" if lb_state.present else "absent"),
-                "hosts": host_health(ctx.runtime),  # per host of an SSH fleet: up or down, and why
-                "swarm": swarm_tasks(ctx.runtime, ctx.scope),  # per colour and node: tasks desired/running
+                **remote_health(ctx.runtime, ctx.scope),
                 "live": {"version": obs.live.version, "colour": obs.live.colour,
                          "fingerprint": obs.live.fingerprint[:12], "rollout": obs.live.rollout_id,
                          # HAProxy's checks are the health at rest (no engine healthcheck)

@@ -13,7 +13,6 @@ import paramiko
 
 from bakery.definitions.targets import HostSpec
 from bakery.errors import EngineError, RolloutError
-from bakery.hosts.connect import connect
 from bakery.rollout.adapters import secret_paths as sp
 
 SSH_TIMEOUT = 15.0
@@ -63,6 +62,8 @@ def remove_local(root: str, rollout_id: str) -> None:
 
 def _run(host: HostSpec, state_dir: Path, steps: list[tuple[str, bytes]]) -> None:
     """Each (script, stdin) over one SSH connection; the first that fails raises."""
+    from bakery.hosts.connect import connect  # here, not at start-up: it loads paramiko
+
     client = connect(host, state_dir, first_contact=False, timeout=SSH_TIMEOUT)
     try:
         for script, stdin in steps:
