@@ -389,21 +389,22 @@ Ratios (the median of the pairs' ratios): {medians}
 
 #: What the committed run and the others of the day say (bench/RESULTS.md); rewrite it when they change.
 READING = """\
-Reading (2026-12-01). Four images cold, `build --all` / four `docker build`: 0.557 and 0.534 in
-this run; the day's other runs gave 0.499, 0.567, 0.583, 0.672, 0.722, 0.723 and 0.753 (the
-median of all nine is 0.583: the goal holds in the median, in 5 runs of 9). The four builds
-are two apt steps at a time on 2 cores (`-j` 4 instead of 2: 21.5-23.7 s against 19.7-24.4 s,
-no clear difference). A single cold image: the twelve pairs of this run and the run before it
-give 0.971-1.186, median 1.046. Where bakery's side loses (4 pairs timed step by step, same
-Dockerfile): its first step starts 0.42-0.52 s after launch against docker's 0.06-0.07 s
-(Python start-up and imports, ~0.30 s with paramiko now deferred; reading the definition and
-asking the engine about the base and the cache, ~0.06 s); the apt step and the steps after it
-take the same time on both sides (within 0.5 s either way, pair to pair); after the last step
-bakery needs 0.21-0.28 s against 0.07-0.10 s (tags, the SBOM, the state store, exit). So
-about 0.55 s of fixed cost against a build that is now 8 s: the labels became one LABEL
-step (they were 11 steps, ~0.7 s) on both sides, which made both builds faster and the ratio
-no better. The patch rows of round 1 shared the machine with a short apt experiment of mine
-(about 20 s of `docker run`); the nightly ratio (0.18-0.20) is the same in every run.
+Reading (2026-12-01). Four images cold, `build --all` / four `docker build`: 0.524 and 0.679 in
+this run (0.601 as their median); the day's eleven runs gave 0.499, 0.524, 0.534, 0.557,
+0.567, 0.583, 0.672, 0.679, 0.722, 0.723 and 0.753: median 0.583, at or under the goal in 6
+of 11. The four builds are two apt steps at a time on 2 cores (`-j` 4 instead of 2: 21.5-23.7 s
+against 19.7-24.4 s, no clear difference); how much each pair of builds overlaps decides the
+run. A single cold image: 1.030 in this run, after the start-up and SBOM changes; 1.025 and
+1.090 in the two runs before (eighteen pairs in all, 0.971-1.186, median 1.045). Where bakery's
+side loses (4 pairs timed step by step, same Dockerfile): its first step starts 0.42-0.52 s
+after launch against docker's 0.06-0.07 s (Python start-up and imports ~0.25-0.30 s with
+paramiko deferred; reading the definition and asking the engine about the base and the cache
+~0.06 s); the apt step and the steps after it take the same time on both sides (within 0.5 s
+either way, pair to pair); after the last step bakery needed 0.21-0.28 s against 0.07-0.10 s
+(tags, SBOM, state store, exit), of which the SBOM's ~55 ms now renders during the build.
+The labels became one LABEL step on both sides (they were 11 steps, ~0.7 s), which made both
+builds faster and bakery's fixed cost a larger share. Verify and the nightly patch hold in
+every run (verify 1.007-1.072, patch 0.179-0.199).
 """
 
 
