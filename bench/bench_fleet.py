@@ -406,9 +406,10 @@ def main() -> None:
 
 #: What the numbers of the committed run say (bench/RESULTS.md); rewrite it when they change.
 READING = """\
-Reading (2026-12-01). With the machine otherwise quiet (16:50-17:40) the 100-replica swap took
-39.2, 31.5 and 33.8 s against 6.6, 6.0 and 6.1 s for 3 replicas: 5.98x, 5.23x and 5.50x, each
-with 0 failed requests (a fourth swap pair, timed under /usr/bin/time: 33.9 / 6.5 s = 5.2x).
+Reading (2026-12-01). With the machine otherwise quiet (16:50-18:45) the 100-replica swap took
+39.2, 31.5, 33.8 and 34.0 s against 6.6, 6.0, 6.1 and 8.0 s for 3 replicas: 5.98x, 5.23x, 5.50x
+and 4.28x (this run, whose 3-replica swap was the slowest of the day), each with 0 failed
+requests (a fifth pair, timed under /usr/bin/time: 33.9 / 6.5 s = 5.2x).
 Earlier the same day, with helpers building and testing on the same 2 cores, four runs gave
 5.31x, 7.04x, 6.33x and 7.28x: the goal holds on a quiet machine, not on a busy one. Where the
 time goes: the "engine alone" column creates and starts as many members the way bakery does
@@ -423,8 +424,9 @@ environment's own bridge network costs 23% more to start than one on the default
 starts: 6.6-7.1 s vs 5.4-5.6 s): Docker 20.10 re-executes dockerd inside every such container
 to install its embedded DNS rules; bakery keeps the network for isolation. The idle figure: the
 engine itself (dockerd, containerd, shims) spends 5-6% of one core on 100 members plus the LB;
-the members' and the LB's own cgroups (HAProxy checking 100 servers every 500 ms) bring the
-bench's figure to 8.3-10.5% above the daemons' baseline across the runs. The LB container's
+the members' and the LB's own cgroups (HAProxy checking 100 servers every 500 ms, nginx
+answering) bring the bench's figure to 8.3-10.5% above the daemons' baseline across the runs
+(10.2% in this one: daemons +0.9, shims 2.8, the containers themselves 6.5). The LB container's
 own address is `listen:` itself (host network), so "through listen: vs the LB's own address"
 is 1.0 by construction; the member row is one nginx worker.
 """
