@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tempfile
+
 import pytest
 
 from bakery.errors import StoreError
@@ -11,7 +13,9 @@ from bakery.verify.model import VerifyReport
 from bakery.verify.runner import record_report
 
 
-def test_a_result_the_store_cannot_take_is_saved_for_import_and_the_error_says_where(project_copy):
+def test_a_result_the_store_cannot_take_is_saved_for_import_and_the_error_says_where(
+        project_copy, tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the saved file goes away with the test
     project = Project(project_copy)
     project.state_dir.mkdir()
     project.db_path.mkdir()  # not a database: the store cannot open it
@@ -20,5 +24,6 @@ def test_a_result_the_store_cannot_take_is_saved_for_import_and_the_error_says_w
     with pytest.raises(StoreError, match="bakery state import-verification") as err:
         record_report(project, report)
     saved = str(err.value).split("was saved to ")[1].split(":")[0]
+    assert saved.startswith(str(tmp_path))
     rec = verifications.from_json(open(saved).read())
     assert rec.fingerprint == "f" * 64 and rec.passed == report.passed
