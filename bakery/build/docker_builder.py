@@ -275,13 +275,10 @@ def _tag(image_id: str, tags: list[str]) -> None:
         image.tag(repository, version)
 
 
-def early_sbom(prepared: PreparedBuild, output: str) -> bool:
-    """Start rendering the SBOM from the package list printed so far (sbom.render_early)."""
-    packages = parse_dpkg_query(output, MANIFEST_MARK)
-    if packages:
-        sbom.render_early(prepared.defn.name, prepared.defn.version, prepared.fingerprint,
-                          sorted(packages))
-    return True
+def _render_sbom_early(prepared: PreparedBuild, printed: str) -> None:
+    """Start rendering the SBOM from the packages the last RUN printed (sbom.render_early)."""
+    if packages := parse_dpkg_query(printed, MANIFEST_MARK):
+        sbom.render_early(prepared.defn.name, prepared.defn.version, prepared.fingerprint, packages)
 
 
 def _engine_build(project: Project, prepared: PreparedBuild, emit: EventSink, nocache: bool,
@@ -315,9 +312,9 @@ def _engine_build(project: Project, prepared: PreparedBuild, emit: EventSink, no
                         continue
                     line = ANSI.sub("", line).rstrip()
                     if m := STEP_LINE.match(line):
-                        if not sbom_started and MANIFEST_MARK in "".join(output[:-1]):
-                            # the last RUN ended: its package list is whole
-                            sbom_started = early_sbom(prepared, "".join(output[:-1]))
+                        if not sbom_started and MANIFEST_MARK in (printed := "".join(output[:-1])):
+                            sbom_started = True  # the last RUN ended: its package list is whole
+                            _render_sbom_early(prepared, printed)
                         current_step = line
                         log_tail.clear()
                         text = m.group(3)

@@ -83,19 +83,20 @@ def label_instructions(labels: dict[str, str], line_max: int = DOCKERFILE_LINE_M
     longer than a line on its own (a long description or definition) still goes beside the
     build, where the request's 1 MiB is its limit, as before. Keys sorted. Pure."""
     lines: list[str] = []
-    words: list[str] = []
+    line = ""
     beside: dict[str, str] = {}
     for key, value in sorted(labels.items()):
         word = f"{quoted_word(key)}={quoted_word(value)}"
         if len("LABEL ") + len(word) > line_max:
             beside[key] = value
-            continue
-        if words and len("LABEL ") + sum(len(w) + 1 for w in words) + len(word) > line_max:
-            lines.append("LABEL " + " ".join(words))
-            words = []
-        words.append(word)
-    if words:
-        lines.append("LABEL " + " ".join(words))
+        elif line and len(line) + 1 + len(word) <= line_max:
+            line += " " + word
+        else:
+            if line:
+                lines.append(line)
+            line = "LABEL " + word
+    if line:
+        lines.append(line)
     return lines, beside
 
 
