@@ -175,12 +175,14 @@ def _patch_all(project: Project, defns: list[ImageDefinition], run: PatchRun, re
         conn.close()
 
 
-def _local_base(ref: str) -> str | None:
-    """The local base's id; None when the engine cannot say (the build then reports why)."""
+def _on_its_base(defn: ImageDefinition, baseline: builds.BuildRecord) -> bool:
+    """Whether the local base is the one the current image was built on; False when the engine
+    cannot say (a rebuild then reports why). Otherwise a rebuild starts from other packages."""
     try:
-        return find_local(ref)
+        base_now = find_local(defn.base)
     except docker.errors.DockerException:
-        return None
+        return False
+    return base_now is not None and (not baseline.base_id or base_now == baseline.base_id)
 
 
 def _baseline(conn: Any, defn: ImageDefinition) -> tuple[list[builds.BuildRecord],
@@ -199,7 +201,7 @@ def _probe_targets(conn: Any, defns: list[ImageDefinition]) -> list[tuple[str, s
         _, baseline = _baseline(conn, defn)
         if baseline is None or decide.definition_drifted(baseline.definition, defn.normalised()):
             continue
-        if baseline.base_id and _local_base(defn.base) != baseline.base_id:
+        if not _on_its_base(defn, baseline):
             continue
         targets.append((baseline.image_id, defn.name, list(baseline.manifest)))
     return targets
@@ -251,8 +253,7 @@ def nothing_pending(prober: Prober, defn: ImageDefinition, baseline: builds.Buil
         result.probe = text
         emit("info", {"image": defn.name, "text": text})
 
-    base_now = _local_base(defn.base)
-    if base_now is None or (baseline.base_id and base_now != baseline.base_id):
+    if not _on_its_base(defn, baseline):
         say(f"{defn.base} is not the base {baseline.version} was built on: rebuilding, no probe")
         return False
     emit("stage", {"image": defn.name, "text": f"probing {baseline.version} for pending upgrades"})
