@@ -215,11 +215,18 @@ def parse_wrk(text: str) -> dict[str, float]:
     return {"requests": requests, "rps": rps, "failed": failed, "p99_ms": p99}
 
 
+def swap_load(url: str) -> subprocess.Popen:
+    """The load a swap is timed under: wrk -t2 -c8 through ``url``, running 2 s already when
+    this returns; SIGINT makes it print its summary on stdout."""
+    load = subprocess.Popen([WRK, "-t2", "-c8", "-d600s", "--timeout", "5s", url], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    time.sleep(2)
+    return load
+
+
 def timed_swap(project: Path, env: str, url: str) -> dict[str, float]:
     """The blue/green swap to 1.1.0 under wrk -c8 load that starts 2 s before and ends after it."""
-    args = [WRK, "-t2", "-c8", "-d600s", "--timeout", "5s", url]
-    load = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    time.sleep(2)
+    load = swap_load(url)
     started = time.monotonic()
     proc = subprocess.Popen([BAKERY, "--project", str(project), "rollout", "web", "--env", env, "--image",
                              "1.1.0", "--json"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -258,17 +265,15 @@ def engine_floor(client: docker.DockerClient, project: Path, env: str, image: st
             networking_config=api.create_networking_config({network: api.create_endpoint_config()}))
         api.start(created["Id"])
 
-    load = subprocess.Popen([WRK, "-t2", "-c8", "-d600s", "--timeout", "5s", url],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    load = swap_load(url)
     try:
-        time.sleep(2)
         started = time.monotonic()
         with ThreadPoolExecutor(max_workers=8) as pool:
             list(pool.map(start, range(n)))
         return time.monotonic() - started
     finally:
         load.terminate()
-        load.wait(timeout=10)
+        load.communicate(timeout=10)  # its summary is not wanted here
         for row in api.containers(all=True, filters={"label": f"bakery-bench={label}"}):
             api.remove_container(row["Id"], force=True)  # one at a time: see LocalRuntime._each
 

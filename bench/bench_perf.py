@@ -36,7 +36,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import textwrap
 import time
@@ -47,12 +46,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from bench_build import fresh_base_tag  # noqa: E402
+from bench_build import docker_context, fresh_base_tag  # noqa: E402
 from results import write_section  # noqa: E402
 
 from bakery.build import docker_builder as dockerb  # noqa: E402
 from bakery.build import fingerprint as fpmod  # noqa: E402
-from bakery.build.dockerfile import label_instructions  # noqa: E402
 from bakery.build.packer_builder import artifact_id, packer_path, template_for  # noqa: E402
 from bakery.engine.base import local_tag  # noqa: E402
 from bakery.engine.client import engine  # noqa: E402
@@ -133,16 +131,12 @@ def env_for(project: Project, **extra: str) -> dict[str, str]:
 
 
 def docker_contexts(project: Project, names: list[str], into: Path) -> list[list[str]]:
-    """`docker build` commands for the Dockerfiles (their one LABEL included) and contexts
-    bakery renders."""
+    """`docker build` commands for the Dockerfiles (their LABEL lines included) and contexts
+    bakery renders (bench_build.docker_context)."""
     commands = []
     for name in names:
-        prepared = dockerb.prepare(project.load_image(name))
         ctx = into / name
-        label_lines, beside = label_instructions(dockerb.image_labels(project, prepared))
-        with tarfile.open(fileobj=dockerb.build_context(prepared, label_lines)) as tar:
-            tar.extractall(ctx, filter="data")
-        label_args = [arg for k, v in beside.items() for arg in ("--label", f"{k}={v}")]
+        label_args = docker_context(project, name, ctx)
         commands.append([DOCKER, "build", "-q", "--no-cache", "-f", str(ctx / fpmod.DOCKERFILE_PATH),
                          "-t", f"bakery-bench/{name}:latest", *label_args, str(ctx)])
     return commands
@@ -168,7 +162,7 @@ def ratio(a: float, b: float) -> str:
 
 
 def bench_build(tmp: Path, rounds: int, pairs: int, made: Made, rows: list[tuple[str, ...]]
-                ) -> tuple[dict[str, float], Project | None]:
+                ) -> tuple[dict[str, list[float]], Project | None]:
     got: dict[str, list[float]] = {k: [] for k in ("all_b", "all_d", "one_b", "one_d", "one_off")}
     built: Project | None = None
     for r in range(rounds):
@@ -237,7 +231,7 @@ def patch_once(project: Project, *flags: str) -> tuple[float, str]:
 
 
 def bench_patch(tmp: Path, rounds: int, made: Made, rows: list[tuple[str, ...]],
-                project: Project | None) -> dict[str, float]:
+                project: Project | None) -> dict[str, list[float]]:
     """bakery patch --all on a project whose four images are built, vs four Packer rebuilds.
 
     Per round: (a) "pending": a patch right after the build (the bench's base predates archive
@@ -247,9 +241,7 @@ def bench_patch(tmp: Path, rounds: int, made: Made, rows: list[tuple[str, ...]],
     and discarded). Packer always rebuilds; it runs once beside (a) and once beside (b)."""
     if project is None:
         run = uuid.uuid4().hex[:6]
-        base = fresh_base_tag(f"bench{run}p")
-        made.refs.append(local_tag(base))
-        project, _ = make_project(tmp / f"p{run}", f"p{run}", base, made)
+        project, _ = make_project(tmp / f"p{run}", f"p{run}", fresh_base(f"{run}p", made), made)
         timed([BAKERY, "build", "--all"], env_for(project))
     names = project.image_names()
     templates = []
@@ -331,7 +323,7 @@ def floor_once(image_id: str, tests: Path, tmp: Path) -> float:
     return time.monotonic() - started
 
 
-def bench_verify(tmp: Path, runs: int, made: Made, rows: list[tuple[str, ...]]) -> dict[str, float]:
+def bench_verify(tmp: Path, runs: int, made: Made, rows: list[tuple[str, ...]]) -> dict[str, list[float]]:
     root = tmp / "verify"
     name = f"benchv{uuid.uuid4().hex[:6]}"
     shutil.copytree(REPO / "images" / "web", root / "images" / name)
