@@ -22,7 +22,13 @@ import docker.errors
 from bakery import RECIPE_VERSION
 from bakery.build import cache, metadata, sbom
 from bakery.build import fingerprint as fpmod
-from bakery.build.dockerfile import MANIFEST_MARK, label_instructions, render
+from bakery.build.dockerfile import (
+    MANIFEST_MARK,
+    PACKAGE_STEP_NUMBER,
+    label_instructions,
+    package_layer,
+    render,
+)
 from bakery.definitions.image import ImageDefinition
 from bakery.engine import labels
 from bakery.engine.base import ensure_base
@@ -161,6 +167,34 @@ def read_manifest(image_id: str) -> list[Package]:
 
 
 _building = KeyedLock()
+_package_layers = KeyedLock()
+
+
+class PackageLayerGate:
+    """Held while a build makes its package layer (the base plus the package step), so that a
+    twin started at the same time in this process (another image, same base, same packages)
+    waits for that layer and reuses it from the engine's cache instead of making it again:
+    apt and dpkg are most of a build's CPU (issue 13). Released as soon as the next step
+    starts, so the twin waits for the package step only, not the whole build."""
+
+    def __init__(self, prepared: PreparedBuild, nocache: bool) -> None:
+        step = None if nocache else package_layer(prepared.dockerfile)
+        self._lock = None if step is None else _package_layers.lock(f"{prepared.base_id}\n{step}")
+
+    def enter(self, emit: EventSink) -> None:
+        if self._lock is not None and not self._lock.acquire(blocking=False):
+            emit("info", {"text": "waiting for the package layer another image of this run is "
+                                  "making (same base, same packages): it is reused, not made twice"})
+            self._lock.acquire()
+
+    def step_started(self, number: int) -> None:
+        if number > PACKAGE_STEP_NUMBER:
+            self.leave()
+
+    def leave(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
 
 def build(project: Project, defn: ImageDefinition, on_event: EventSink | None = None,
@@ -295,6 +329,8 @@ def _engine_build(project: Project, prepared: PreparedBuild, emit: EventSink, no
     labels_seen = sbom_started = False
     image_id = None
     output: list[str] = []  # a line may arrive split over two events: parsed once at the end
+    gate = PackageLayerGate(prepared, nocache)
+    gate.enter(emit)
     try:
         stream = engine().api.build(
             fileobj=context, custom_context=True, rm=True, forcerm=True, pull=False,
@@ -312,6 +348,7 @@ def _engine_build(project: Project, prepared: PreparedBuild, emit: EventSink, no
                         continue
                     line = ANSI.sub("", line).rstrip()
                     if m := STEP_LINE.match(line):
+                        gate.step_started(int(m.group(1)))
                         if not sbom_started and MANIFEST_MARK in (printed := "".join(output[:-1])):
                             sbom_started = True  # the last RUN ended: its package list is whole
                             _render_sbom_early(prepared, printed)
@@ -339,6 +376,8 @@ def _engine_build(project: Project, prepared: PreparedBuild, emit: EventSink, no
     except docker.errors.APIError as exc:
         reason = exc.explanation or str(exc)
         raise BuildError(f"{prepared.defn.name}: the engine refused the build: {reason}") from exc
+    finally:
+        gate.leave()
     if image_id is None:
         raise BuildError(f"{prepared.defn.name}: the engine finished without an image id")
     return image_id, parse_dpkg_query("".join(output), MANIFEST_MARK) or None

@@ -134,10 +134,28 @@ def with_manifest_query(lines: list[str]) -> list[str]:
     return lines
 
 
+# The package step is the build's step 2, right after FROM (render).
+PACKAGE_STEP_NUMBER = 2
+
+
+def package_layer(rendered: str) -> str | None:
+    """The instruction of ``render``'s package step, which makes the first layer on the base,
+    or None when there is none. With the base it is that layer's key in the engine's cache."""
+    lines = rendered.splitlines()
+    if len(lines) >= PACKAGE_STEP_NUMBER and lines[PACKAGE_STEP_NUMBER - 1].startswith("RUN "):
+        return lines[PACKAGE_STEP_NUMBER - 1]
+    return None
+
+
 def render(defn: ImageDefinition, base_tag: str, refresh: str | None = None) -> str:
-    lines = [f"FROM {base_tag}", "SHELL [\"/bin/bash\", \"-o\", \"pipefail\", \"-c\"]"]
+    lines = [f"FROM {base_tag}"]
+    # The package step sits right on the base (before SHELL; it needs no bash): every image of
+    # that base with the same packages then looks up one parent in the engine's layer cache,
+    # so a second such image reuses the first one's layer even when other images built at the
+    # same time made SHELL layers of their own (parallel `build --all`, issue 13).
     if step := package_step(defn.packages, refresh):
         lines.append(step)
+    lines.append("SHELL [\"/bin/bash\", \"-o\", \"pipefail\", \"-c\"]")
     for spec in defn.files:
         lines.append(f"COPY {json.dumps([context_path(spec.src), spec.dest])}")
     if fixups := fixup_command(defn):

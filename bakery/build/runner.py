@@ -83,6 +83,21 @@ def default_jobs(cpus: int | None = None) -> int:
     return max(1, min(MAX_DEFAULT_JOBS, cpus if cpus is not None else os.cpu_count() or 1))
 
 
+def start_order(defns: list[ImageDefinition]) -> list[int]:
+    """The indices of ``defns`` in the order to start them: the first image of each package set
+    (same base, same packages) before any twin of it, so that twins seldom start together and a
+    twin started later reuses the first one's package layer (docker_builder.PackageLayerGate
+    makes one that does start together wait). Otherwise the given order. Pure."""
+    seen: set[tuple[str, tuple[str, ...]]] = set()
+    first: list[int] = []
+    twins: list[int] = []
+    for index, defn in enumerate(defns):
+        key = (defn.base, defn.packages)
+        (twins if defn.packages and key in seen else first).append(index)
+        seen.add(key)
+    return first + twins
+
+
 def build_many(project: Project, defns: list[ImageDefinition], builder: BuilderFn, jobs: int = 1,
                on_event: ImageEventSink | None = None, nocache: bool = False) -> list[BuildResult]:
     """Results in the order of ``defns``, whatever order the builds finish in."""
@@ -92,8 +107,9 @@ def build_many(project: Project, defns: list[ImageDefinition], builder: BuilderF
     cancel = threading.Event()
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="bakery-build")
     try:
-        futures = [pool.submit(build_one, project, d, builder, sink, nocache, cancel) for d in defns]
-        return [f.result() for f in futures]
+        futures = {i: pool.submit(build_one, project, defns[i], builder, sink, nocache, cancel)
+                   for i in start_order(defns)}
+        return [futures[i].result() for i in range(len(defns))]
     except KeyboardInterrupt:
         # Ctrl-C lands on the main thread only; without this the workers would finish, tag
         # and record their images, and only then would bakery say "interrupted".

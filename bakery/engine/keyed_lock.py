@@ -13,9 +13,12 @@ class KeyedLock:
         self._guard = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
 
+    def lock(self, key: str) -> threading.Lock:
+        """The one lock for ``key``, for a holder that releases it part-way through its work."""
+        with self._guard:
+            return self._locks.setdefault(key, threading.Lock())
+
     @contextmanager
     def hold(self, key: str) -> Iterator[None]:
-        with self._guard:
-            lock = self._locks.setdefault(key, threading.Lock())
-        with lock:
+        with self.lock(key):
             yield

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.docker
 
 
 def write_image(project: Project, name: str, version: str = "0.1.0", run: list[str] | None = None,
-                content: bytes = b"hello\n") -> Path:
+                content: bytes = b"hello\n", packages: tuple[str, ...] = ()) -> Path:
     folder = project.images_dir / name
     (folder / "files").mkdir(parents=True, exist_ok=True)
     (folder / "files" / "a.txt").write_bytes(content)
@@ -34,6 +34,7 @@ def write_image(project: Project, name: str, version: str = "0.1.0", run: list[s
         name: {name}
         version: {version}
         base: debian:bookworm
+        packages: {json.dumps(list(packages))}
         files:
           - src: files/a.txt
             dest: /opt/t/a.txt
@@ -134,6 +135,27 @@ def test_a_changed_late_step_reuses_the_earlier_layers(project, names, docker_en
     assert len(old_layers) == len(new_layers)
     assert new_layers[:-1] == old_layers[:-1]  # base, COPY, chmod and the first step: from the cache
     assert new_layers[-1] != old_layers[-1]
+
+
+def test_twins_built_at_once_make_their_package_layer_once(project, names, docker_engine):
+    """Two images with the same base and packages, built together: the second waits for the
+    first one's package layer and reuses it (apt and dpkg run once), and each gets its own
+    later layers (issue 13)."""
+    one, two = names(), names()
+    write_image(project, one, packages=("less",))
+    write_image(project, two, packages=("less",), content=b"two\n")
+    result = bakery("build", "-j", "2", one, two)
+    assert result.exit_code == 0, result.output
+    assert "waiting for the package layer" in result.output
+    layers = [docker_engine.images.get(f"bakery/{n}:0.1.0").attrs["RootFS"]["Layers"] for n in (one, two)]
+    assert layers[0][:2] == layers[1][:2]  # the base and the package layer: one layer for both
+    assert layers[0][2] != layers[1][2]  # COPY: each its own file
+    for name in (one, two):
+        out = docker_engine.containers.run(f"bakery/{name}:0.1.0", ["less", "--version"], remove=True)
+        assert out.startswith(b"less ")
+    listed = {i["name"]: i for i in json.loads(bakery("images", "--json").stdout)["images"]}
+    # Each recorded with its own package manifest (printed by its own last RUN): the same list.
+    assert listed[one]["packages"] == listed[two]["packages"] > 0
 
 
 def test_a_failing_step_exits_1_shows_step_and_log_and_leaves_no_tag(project, names, docker_engine):

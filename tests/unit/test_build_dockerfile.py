@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bakery.build.dockerfile import healthcheck_instruction, render
+from bakery.build.dockerfile import PACKAGE_STEP_NUMBER, healthcheck_instruction, package_layer, render
 from bakery.definitions.image import HealthCheck, load_image
 
 HEAD = "name: t\nversion: 1.0.0\nbase: debian:bookworm\n"
@@ -50,3 +50,23 @@ def test_plain_http_health_path_is_requested() -> None:
     line = healthcheck_instruction(HealthCheck(http_path="/healthz", http_port=8080))
     assert "printf 'GET %s HTTP/1.0\\\\r\\\\nHost: localhost\\\\r\\\\n\\\\r\\\\n' /healthz >&3" in line
 
+
+
+def test_the_package_step_sits_right_on_the_base_and_names_its_layer(tmp_path: Path) -> None:
+    # Twins (same base, same packages) then share one parent in the engine's layer cache,
+    # whatever SHELL layers other builds running at the same time made (issue 13).
+    defn = load_image(write_image(tmp_path, HEAD + "packages: [less]\nrun: [echo hi]\n"), tmp_path)
+    lines = render(defn, "base").splitlines()
+    assert lines[0] == "FROM base"
+    assert lines[PACKAGE_STEP_NUMBER - 1].startswith("RUN ") and "apt-get install" in lines[1]
+    assert lines[2].startswith("SHELL ")
+    assert package_layer(render(defn, "base")) == lines[1]
+    twin = load_image(write_image(tmp_path, HEAD.replace("t\n", "u\n", 1) + "packages: [less]\n"
+                                  "run: [echo other]\n", name="u"), tmp_path)
+    assert package_layer(render(twin, "base")) == package_layer(render(defn, "base"))
+
+
+def test_an_image_without_packages_has_no_package_layer(tmp_path: Path) -> None:
+    defn = load_image(write_image(tmp_path, HEAD + "run: [echo hi]\n"), tmp_path)
+    assert package_layer(render(defn, "base")) is None
+    assert render(defn, "base").splitlines()[1].startswith("SHELL ")

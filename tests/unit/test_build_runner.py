@@ -14,9 +14,9 @@ from bakery.project import Project
 from bakery.store.builds import BuildRecord
 
 
-def defn(name: str) -> ImageDefinition:
-    return ImageDefinition(name=name, version="1.0.0", base="debian:bookworm", folder=Path("/x"),
-                           path=Path("/x/image.yaml"))
+def defn(name: str, packages: tuple[str, ...] = (), base: str = "debian:bookworm") -> ImageDefinition:
+    return ImageDefinition(name=name, version="1.0.0", base=base, folder=Path("/x"),
+                           path=Path("/x/image.yaml"), packages=packages)
 
 
 def fake_builder(active: list[int], peak: list[int], lock: threading.Lock):
@@ -86,3 +86,32 @@ def test_keyed_lock_lets_one_thread_per_key_in_and_other_keys_through() -> None:
     for t in threads:
         t.join()
     assert peak == {"a": 1, "b": 1}
+
+
+def test_twins_start_after_the_first_image_of_their_package_set() -> None:
+    from bakery.build.runner import start_order
+
+    py, nginx = ("python3",), ("nginx-light",)
+    defns = [defn("pyapp", py), defn("worker", py), defn("tiny"), defn("web", nginx),
+             defn("more", ()), defn("web-bad", nginx), defn("trixie", py, base="debian:trixie")]
+    # Images without packages share no layer: they keep their place among the firsts.
+    assert [defns[i].name for i in start_order(defns)] == [
+        "pyapp", "tiny", "web", "more", "trixie", "worker", "web-bad"]
+    assert start_order([]) == []
+
+
+def test_build_many_starts_twins_last_and_still_answers_in_the_given_order() -> None:
+    started: list[str] = []
+
+    def builder(project, d, on_event=None, refresh=None, nocache=False):
+        started.append(d.name)
+        rec = BuildRecord(fingerprint=d.name * 8, name=d.name, version=d.version, image_id="sha256:1",
+                          created="now")
+        return BuildOutcome(rec, up_to_date=False, seconds=0.1, tags=[])
+
+    py = ("python3",)
+    results = build_many(Project(Path("/x")), [defn("a", py), defn("b", py), defn("c")], builder, jobs=1)
+    assert [r.name for r in results] == ["a", "b", "c"]
+    results = build_many(Project(Path("/x")), [defn("a", py), defn("b", py), defn("c")], builder, jobs=2)
+    assert [r.name for r in results] == ["a", "b", "c"]
+    assert started[3:] == ["a", "c", "b"] or started[3:] == ["c", "a", "b"]
