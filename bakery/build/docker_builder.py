@@ -320,8 +320,9 @@ def _engine_build(project: Project, prepared: PreparedBuild, emit: EventSink, no
     """Run the engine build; returns the image id and, when the last RUN ran (not a layer
     cache hit), the installed packages it printed. Raises BuildError naming the failed step.
 
-    ``proxy`` goes in as the predefined ``http_proxy`` build argument: RUN steps see it, the
-    image's history, config and labels do not."""
+    ``proxy`` (the running package cache, or None) decides the build's network and its
+    predefined ``HTTP_PROXY`` build argument (cache.engine_build_options): RUN steps see it,
+    the image's history, config and labels do not."""
     label_lines, labels_beside = label_instructions(image_labels(project, prepared))
     context = build_context(prepared, label_lines)
     log_tail: deque[str] = deque(maxlen=25)
@@ -335,7 +336,7 @@ def _engine_build(project: Project, prepared: PreparedBuild, emit: EventSink, no
         stream = engine().api.build(
             fileobj=context, custom_context=True, rm=True, forcerm=True, pull=False,
             decode=True, nocache=nocache, labels=labels_beside or None,
-            dockerfile=fpmod.DOCKERFILE_PATH, buildargs=cache.build_args(proxy),
+            dockerfile=fpmod.DOCKERFILE_PATH, **cache.engine_build_options(proxy),
         )
         # Only now, the request sent: a thread importing before it took the GIL from the work
         # that leads to it (up to 90 ms of a cold build's start, measured).
