@@ -49,9 +49,17 @@ def write_image(project, name: str) -> None:
         version: 0.1.0
         base: debian:bookworm
         packages: [hello]
-        run: ["hello > /greeting"]
+        run:
+          - hello > /greeting
+          # How many sockets listen on the cache's port (0C46 = 3142) in this step's network
+          # namespace: the cache's own when the build ran in its namespace, none on a bridge.
+          - awk '$2 ~ /:0C46$/ && $4 == "0A"' /proc/net/tcp /proc/net/tcp6 | wc -l > /listening
         cmd: [cat, /greeting]
         """))
+
+
+def listening(docker_engine, image_id: str) -> int:
+    return int(docker_engine.containers.run(image_id, ["cat", "/listening"], remove=True))
 
 
 def assert_no_trace(docker_engine, image_id: str) -> None:
@@ -94,6 +102,7 @@ def test_builds_go_through_the_cache_and_leave_no_trace(project, name, docker_en
     assert list(recorded) == read_manifest(image.id)
     assert any(p.name == "hello" for p in recorded)
     assert docker_engine.containers.run(image.id, remove=True) == b"Hello, world!\n"
+    assert listening(docker_engine, image.id) >= 1  # the steps ran in the cache's namespace
     state = json.loads(bakery("cache", "status", "--json").stdout)
     assert state["running"] and state["files"] >= 1  # hello's .deb, at least, is in it now
 
@@ -107,6 +116,7 @@ def test_builds_go_through_the_cache_and_leave_no_trace(project, name, docker_en
     again = docker_engine.images.get(f"bakery/{name}:0.1.0")
     assert again.labels["io.bakery.fingerprint"] == fingerprint
     assert_no_trace(docker_engine, again.id)
+    assert listening(docker_engine, again.id) == 0  # a sandbox of its own on the default bridge
 
 
 def test_packer_builds_go_through_the_cache_and_leave_no_trace(project, name, docker_engine,
