@@ -403,30 +403,30 @@ Ratios (the median of the pairs' ratios): {medians}
 #: What the committed run and the others of the day say (bench/RESULTS.md); rewrite it when they change.
 READING = """\
 Reading (2026-12-01, evening). Two changes moved the build goals. (1) Twins: pyapp and worker
-install the same packages; the package step now sits right on the base, and a twin waits for
-the layer its sibling is making (docker_builder.PackageLayerGate), so `build --all` makes the
+install the same packages; the package step now sits right on the base, and a twin waits for the
+layer its sibling is making (docker_builder.PackageLayerGate), so `build --all` makes the
 python3 layer once where four `docker build --no-cache` make it twice (before, two builds
 running at once each made a SHELL layer of their own and the later twin missed the package
 layer: worker rebuilt it in 8.5 s; now 2.3 s). `build --all` / four `docker build` since: 0.541
 and 0.540 (the run before this one), 0.545 and 0.494 (this one, median 0.520), and in
 side-by-side runs outside the bench 0.618, 0.572, 0.549, 0.489, 0.561 and 0.476: ten runs,
-median 0.543, at or under 0.6 in 9 of 10 (the day's eleven runs before: median 0.583, 6 of
-11). `-j` 3 or 4 instead of the default 2: 0.461-0.497, a little better, not changed. (2) Build
+median 0.543, at or under 0.6 in 9 of 10 (the day's eleven runs before: median 0.583, 6 of 11).
+`-j` 3 or 4 instead of the default 2: 0.461-0.497, a little better, not changed. (2) Build
 network: bakery runs a build's steps in the package cache's network namespace, so the engine
 makes no bridge sandbox for each RUN step. `docker build` of the web context on the default
-bridge against the cache's namespace: 8.24 against 7.16 s (median of 5 pairs; the default
-bridge against `--network host`: 8.89 against 7.80 s): the bridge sandbox is ~0.15 s a step. A single cold image / `docker
-build` (default bridge): 0.977 in this run (pairs 0.862-1.074); 1.094 in the run before this
-change, the same day (pairs 0.970-1.127); six rounds outside the bench 0.888-1.037, median
-0.949. Against `docker build` given bakery's network and cache (the same engine work) bakery
-is 1.094 here (ratio of medians: 8.2 s against 8.1 and 7.0 s) and 1.045 outside the bench: its
-own cost, ~0.4 s of Python start-up, imports, the definition and engine lookups, tags and the
-state store. The program entry (bakery/__main__.py) no longer lets the garbage collector walk
-start-up's objects, and freezes everything before exit: the interpreter's shutdown after a
-build went from 0.08-0.13 s to ~0.02 s. The package cache itself saves little on these
-machines (the mirror is fast; apt-get update is ~2.5 s of CPU, decompressing and parsing the
-indexes, either way). Verify and the nightly patch hold in every run (verify 1.058 and 1.084,
-patch 0.192 and 0.213).
+bridge against the cache's namespace: 8.24 against 7.16 s (median of 5 pairs; the default bridge
+against `--network host`: 8.89 against 7.80 s): the bridge sandbox is ~0.15 s a step. A single
+cold image / `docker build` (default bridge): 0.977 in this run (pairs 0.862-1.074); 1.094 in
+the run before this change, the same day (pairs 0.970-1.127); six rounds outside the bench
+0.888-1.037, median 0.949. Against `docker build` given bakery's network and cache (the same
+engine work) bakery is 1.094 here (ratio of medians: 8.2 s against 8.1 and 7.0 s) and 1.045
+outside the bench: its own cost, ~0.4 s of Python start-up, imports, the definition and engine
+lookups, tags and the state store. The program entry (bakery/__main__.py) no longer lets the
+garbage collector walk start-up's objects, and freezes everything before exit: the interpreter's
+shutdown after a build went from 0.08-0.13 s to ~0.02 s. The package cache itself saves little
+on these machines (the mirror is fast; apt-get update is ~2.5 s of CPU, decompressing and
+parsing the indexes, either way). Verify and the nightly patch hold in every run (verify 1.058
+and 1.084, patch 0.192 and 0.213).
 """
 
 
