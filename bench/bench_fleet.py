@@ -434,6 +434,18 @@ answering) bring the bench's figure to 8.3-10.5% above the daemons' baseline acr
 (10.2% in this one: daemons +0.9, shims 2.8, the containers themselves 6.5). The LB container's
 own address is `listen:` itself (host network), so "through listen: vs the LB's own address"
 is 1.0 by construction; the member row is one nginx worker.
+Evening runs, after this session's start-up change (bakery/__main__.py: the collector no longer
+walks start-up's objects and is frozen before exit, 0.05-0.15 s off every command; about 0.14 s
+off importing and drawing with matplotlib and plotly): the 3-replica swap took 4.6 and 4.3 s
+against 6.0-8.0 s in the afternoon (how much of that drop is the change and how much the
+machine, not measured apart). This run (20:50): 36.1 s against 4.6 s, 7.83x, 0 failed; the
+100-replica swap as long as in the afternoon (31.5-39.2 s), bakery's part beyond the engine's
+member starts 2.9 s at 3 replicas and 3.5 s at 100. A second run right after it (--sizes 3,100
+--no-write, load average 5.4 at its start from the first run's teardown): 49.7 s against 4.3 s,
+11.67x, 0 failed, the engine alone 33.9 s. So the goal does not hold now: the ratio is (engine
+starts of 100 + bakery's constant) / (engine starts of 3 + that constant), and a smaller
+constant makes it larger; with the engine starting ~3 members a second under the swap's load, 6x
+needs a constant of ~5 s.
 """
 
 
