@@ -218,7 +218,7 @@ def bench_build(tmp: Path, rounds: int, pairs: int, made: Made, rows: list[tuple
         proj_n, names_n = make_project(tmp / f"n{run}", f"n{run}", fresh_base(f"n{run}", made), made)
         made.refs += [f"bakery-bench/{names_n[0]}"]
         same = docker_contexts(proj_n, names_n[:1], tmp / f"ctxn{run}")[0]
-        opts = cache.engine_build_options(cache.LOOPBACK_URL)
+        opts = cache.engine_build_options(True)
         network = [f"--network={opts['network_mode']}",
                    f"--build-arg=HTTP_PROXY={opts['buildargs']['HTTP_PROXY']}"]
         got["one_same"].append(timed([*same[:2], *network, *same[2:]], {"DOCKER_BUILDKIT": "0"})[0])

@@ -82,9 +82,10 @@ def proxy_url(ip: str) -> str:
 LOOPBACK_URL = proxy_url("127.0.0.1")
 
 
-def engine_build_options(url: str | None) -> dict[str, object]:
-    """The docker builder's options for a build whose apt goes through the cache at ``url``
-    (None: the mirror directly, and no options: the engine's default bridge).
+def engine_build_options(through_cache: bool) -> dict[str, object]:
+    """The docker builder's options for a build whose apt goes through the running cache
+    (False: the mirror directly, and no options: the engine's default bridge). The cache's
+    bridge address is not needed: inside its namespace it is on loopback.
 
     The build's RUN steps join the cache container's network namespace (``network_mode``),
     where the cache answers on loopback: joining a namespace that exists spares each step the
@@ -96,7 +97,7 @@ def engine_build_options(url: str | None) -> dict[str, object]:
     env and labels. Upper case: apt reads only ``http_proxy``, which the package step alone
     sets from it (dockerfile.package_step), so a definition's own run steps never go through
     the cache. Pure."""
-    if not url:
+    if not through_cache:
         return {}
     return {"network_mode": f"container:{CONTAINER}", "buildargs": {"HTTP_PROXY": LOOPBACK_URL}}
 

@@ -336,7 +336,7 @@ def _engine_build(project: Project, prepared: PreparedBuild, emit: EventSink, no
         stream = engine().api.build(
             fileobj=context, custom_context=True, rm=True, forcerm=True, pull=False,
             decode=True, nocache=nocache, labels=labels_beside or None,
-            dockerfile=fpmod.DOCKERFILE_PATH, **cache.engine_build_options(proxy),
+            dockerfile=fpmod.DOCKERFILE_PATH, **cache.engine_build_options(proxy is not None),
         )
         # Only now, the request sent: a thread importing before it took the GIL from the work
         # that leads to it (up to 90 ms of a cold build's start, measured).

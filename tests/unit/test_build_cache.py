@@ -38,9 +38,9 @@ def test_the_cache_is_on_unless_turned_off(monkeypatch, value, on):
 def test_only_the_predefined_upper_case_proxy_argument_reaches_the_docker_build():
     # The steps join the cache's network namespace, where it answers on loopback; without the
     # cache the build keeps the engine's default network.
-    assert cache.engine_build_options(URL) == {"network_mode": "container:bakery-aptcache",
-                                               "buildargs": {"HTTP_PROXY": "http://127.0.0.1:3142"}}
-    assert cache.engine_build_options(None) == {}
+    assert cache.engine_build_options(True) == {"network_mode": "container:bakery-aptcache",
+                                                "buildargs": {"HTTP_PROXY": "http://127.0.0.1:3142"}}
+    assert cache.engine_build_options(False) == {}
 
 
 def test_neither_the_dockerfile_nor_the_fingerprint_knows_about_the_cache(tmp_path):
