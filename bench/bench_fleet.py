@@ -49,6 +49,8 @@ IDLE_SECONDS = 20.0
 #: the starts of the next) and was stopped; 20 measure the per-member cost without that.
 BEFORE_MEMBERS = 20
 ROUNDS = 5  # interleaved wrk rounds per traffic path (the shared machine is noisy)
+#: Where the engine-alone runs start their members, as the CPU table names it.
+OWN_NETWORK, DEFAULT_BRIDGE = "the environment's network", "the default bridge"
 
 
 def free_port() -> int:
@@ -400,7 +402,7 @@ def main() -> None:
     swaps: dict[int, dict[str, float]] = {}
     idle: dict[str, dict[str, float]] = {}
     paths: dict[str, list[dict[str, float]]] = {}
-    floors: dict[str, dict[str, float]] = {}
+    floors: dict[tuple[int, str], dict[str, float]] = {}  # by (members, network)
     host = None
     try:
         bakery(project, "build", "web", "lb")
@@ -443,13 +445,13 @@ def main() -> None:
                 host = None
             # the engine alone first, as the swap will find it: blue serving under the same load
             settle()
-            floors[f"{n}"] = engine_floor(client, project, env, "bakery/web:1.1.0", n, url)
+            floors[n, OWN_NETWORK] = engine_floor(client, project, env, "bakery/web:1.1.0", n, url)
             if n == big:  # the same on the default bridge: what the environment's network costs
                 settle()
-                floors["default bridge"] = engine_floor(client, project, env, "bakery/web:1.1.0", n, url,
+                floors[n, DEFAULT_BRIDGE] = engine_floor(client, project, env, "bakery/web:1.1.0", n, url,
                                                         network="bridge")
             waited = settle()
-            swaps[n] = {**timed_swap(project, env, url), "engine": floors[f"{n}"]["seconds"]}
+            swaps[n] = {**timed_swap(project, env, url), "engine": floors[n, OWN_NETWORK]["seconds"]}
             print(f"{n} replicas: swap after {waited:.0f} s settling: {swaps[n]}", flush=True)
             teardown(client, project, env)
     finally:
@@ -534,9 +536,7 @@ def report(sizes: list[int], idle: dict, swaps: dict, paths: dict, loads: dict, 
     lines += ["", "### The engine alone: CPU seconds per member start (under the swap's load)", "",
               "| members, network | starts/s | dockerd | dockerd's children (re-executed dockerd, "
               "iptables) | containerd |", "|---|---|---|---|---|"]
-    for key, f in floors.items():
-        count = big if key == "default bridge" else int(key)
-        where = "the default bridge" if key == "default bridge" else "the environment's network"
+    for (count, where), f in floors.items():
         lines.append(f"| {count}, {where} | {count / f['seconds']:.1f} | {f['dockerd']:.3f} | "
                      f"{f['reexec']:.3f} | {f['containerd']:.3f} |")
     lines += ["", f"### Traffic paths ({small} members; wrk -t2 -c32 -d5s --latency, {ROUNDS} interleaved "
@@ -558,7 +558,7 @@ def report(sizes: list[int], idle: dict, swaps: dict, paths: dict, loads: dict, 
               f"{swaps[big]['seconds'] / swaps[small]['seconds']:.2f} (target <= 6), "
               f"{swaps[big]['failed']:.0f} failed (target 0); the engine alone starting the {big} "
               f"members = {swaps[big]['engine'] / swaps[small]['seconds']:.2f}x the {small}-replica swap "
-              f"({floors['default bridge']['seconds'] / swaps[small]['seconds']:.2f}x on the default "
+              f"({floors[big, DEFAULT_BRIDGE]['seconds'] / swaps[small]['seconds']:.2f}x on the default "
               f"bridge), the lowest ratio bakery could reach with no cost of its own; {big} idle members "
               f"{own:.1f}% of one core (target < 10: their shims and cgroups plus what the daemons "
               f"spent above their baseline; {after['total']:.1f}% with the daemons' whole share).", ""]
